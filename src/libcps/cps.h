@@ -1,0 +1,20 @@
+/* cps.h
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The one header programs include to use libcps.
+ */
+
+#pragma once
+
+#include "cps-finding.h"
+#include "cps-jcs.h"
+#include "cps-json.h"
+#include "cps-planner-file.h"
+#include "cps-planner-project.h"
+#include "cps-sidecar.h"
+
+G_BEGIN_DECLS
+
+void cps_init_i18n (void);
+
+G_END_DECLS
