@@ -222,6 +222,13 @@ fail (Parser *parser, CpsJsonError code, const char *at, const char *format, ...
   what = g_strdup_vprintf (format, args);
   va_end (args);
 
+  /* Running out of input is the commonest damage: say so plainly. */
+  if (at >= parser->end && code == CPS_JSON_ERROR_SYNTAX)
+    {
+      g_free (what);
+      what = g_strdup (_("The file ends before the JSON is complete; it is probably truncated"));
+    }
+
   locate (parser->start, at, &line, &column);
   path = parser_path (parser);
   /* Translators: the first %s is a sentence describing a JSON syntax problem */
@@ -284,11 +291,14 @@ expect_literal (Parser *parser, const char *literal, gsize len)
 {
   if ((gsize) (parser->end - parser->p) < len || memcmp (parser->p, literal, len) != 0)
     {
-      g_autofree char *got = describe_byte (parser->p, parser->end);
+      int word = 0;
+
+      while (parser->p + word < parser->end && word < 16 && g_ascii_isalnum (parser->p[word]))
+        word++;
       return fail (parser, CPS_JSON_ERROR_SYNTAX, parser->p,
-                   _("Unexpected %s; a value (string, number, object, array, true, false or "
-                     "null) was expected"),
-                   got);
+                   _("“%.*s” is not a JSON value; true, false and null are written in full and "
+                     "in lower case"),
+                   word, parser->p);
     }
   parser->p += len;
   return TRUE;

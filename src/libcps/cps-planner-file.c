@@ -1204,6 +1204,22 @@ typedef struct
 /* Hashes the file in a second thread while the first parses it: the parser
  * works in place, so the two cannot share one buffer, but the page cache
  * makes the second read nearly free. */
+static void
+set_read_error (GError **error, const GError *cause, const char *name)
+{
+  if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 _("“%s” does not exist; check the file name and folder"), name);
+  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                 _("You do not have permission to read “%s”; ask its owner or copy it "
+                   "somewhere you can read"),
+                 name);
+  else
+    g_set_error (error, cause->domain, cause->code, _("Cannot read “%s”: %s"), name,
+                 cause->message);
+}
+
 static gpointer
 hash_file_thread (gpointer data)
 {
@@ -1251,8 +1267,7 @@ cps_planner_file_load (GFile *file, GCancellable *cancellable, GError **error)
                             G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
   if (info == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read “%s”: %s"), name, local_error->message);
+      set_read_error (error, local_error, name);
       return NULL;
     }
   if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
@@ -1302,8 +1317,7 @@ cps_planner_file_load (GFile *file, GCancellable *cancellable, GError **error)
 
     if (!loaded)
       {
-        g_set_error (error, local_error->domain, local_error->code, _("Cannot read “%s”: %s"),
-                     name, local_error->message);
+        set_read_error (error, local_error, name);
         return NULL;
       }
   }
