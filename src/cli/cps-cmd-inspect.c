@@ -34,8 +34,12 @@ print_project (CpsPlannerProject *project, gboolean summary)
     }
 
   if (n_backups > 0)
-    g_print ("    %s\n", g_dngettext (GETTEXT_PACKAGE, "%u auto-backup:", "%u auto-backups:",
-                                      n_backups));
+    {
+      g_print ("    ");
+      g_print (g_dngettext (GETTEXT_PACKAGE, "%u auto-backup:", "%u auto-backups:", n_backups),
+               n_backups);
+      g_print ("\n");
+    }
   for (guint i = 0; i < n_backups; i++)
     {
       g_autoptr (CpsPlannerProject) backup = g_list_model_get_item (backups, i);

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -1125,6 +1126,37 @@ cps_json_object_get_string (const CpsJsonNode *object, const char *key)
   return cps_json_node_get_string (cps_json_object_get (object, key));
 }
 
+static int
+compare_member_keys (gconstpointer pa, gconstpointer pb)
+{
+  const CpsJsonMember *a = *(const CpsJsonMember *const *) pa;
+  const CpsJsonMember *b = *(const CpsJsonMember *const *) pb;
+  int cmp = memcmp (a->key, b->key, MIN (a->key_len, b->key_len));
+
+  return cmp != 0 ? cmp : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* Large objects are compared in key order, so hostile input with members in
+ * opposite orders costs n log n, not n². Keys are unique after parsing. */
+static gboolean
+objects_equal_sorted (const CpsJsonNode *a, const CpsJsonNode *b)
+{
+  g_autofree const CpsJsonMember **sa = g_new (const CpsJsonMember *, a->n);
+  g_autofree const CpsJsonMember **sb = g_new (const CpsJsonMember *, b->n);
+
+  for (guint i = 0; i < a->n; i++)
+    {
+      sa[i] = &a->v.members[i];
+      sb[i] = &b->v.members[i];
+    }
+  qsort (sa, a->n, sizeof *sa, compare_member_keys);
+  qsort (sb, b->n, sizeof *sb, compare_member_keys);
+  for (guint i = 0; i < a->n; i++)
+    if (!keys_equal (sa[i], sb[i]) || !cps_json_node_equal (&sa[i]->value, &sb[i]->value))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * cps_json_node_equal:
  *
@@ -1157,6 +1189,8 @@ cps_json_node_equal (const CpsJsonNode *a, const CpsJsonNode *b)
     case CPS_JSON_OBJECT:
       if (a->n != b->n)
         return FALSE;
+      if (a->n > 32)
+        return objects_equal_sorted (a, b);
       for (guint i = 0; i < a->n; i++)
         {
           const CpsJsonMember *ma = &a->v.members[i];

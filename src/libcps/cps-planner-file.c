@@ -31,6 +31,7 @@ struct _CpsPlannerFile
   guint64 size;
   CpsJsonDocument *document;
   GListStore *projects;
+  GHashTable *projects_by_name; /* name → CpsPlannerProject, borrowed from projects */
   GListStore *orphan_backups;
   GPtrArray *findings;
 };
@@ -322,6 +323,14 @@ take_string (char **field, const char *value)
     *field = g_strdup (value);
 }
 
+static void
+add_project (CpsPlannerFile *self, CpsPlannerProject *project)
+{
+  g_list_store_append (self->projects, project);
+  g_hash_table_insert (self->projects_by_name, (gpointer) cps_planner_project_get_name (project),
+                       project);
+}
+
 /* Auto-backups */
 
 typedef struct
@@ -511,15 +520,6 @@ collect_entries (GPtrArray *findings, const Located *section, const char *value_
   return entries;
 }
 
-static void
-copy_members (CpsJsonMember *dest, guint *n, const CpsJsonNode *object)
-{
-  if (cps_json_node_get_type (object) != CPS_JSON_OBJECT)
-    return;
-  for (guint i = 0; i < object->n; i++)
-    dest[(*n)++] = object->v.members[i];
-}
-
 static gint
 find_member (const CpsJsonMember *members, guint n, const CpsJsonMember *key)
 {
@@ -527,6 +527,38 @@ find_member (const CpsJsonMember *members, guint n, const CpsJsonMember *key)
     if (members[i].key_len == key->key_len && memcmp (members[i].key, key->key, key->key_len) == 0)
       return i;
   return -1;
+}
+
+/* Looks @key up through @index (key → position + 1) when there is one, so
+ * hostile entries with many thousands of keys cost linear time. Keys with an
+ * embedded NUL are not indexed and fall back to a scan. */
+static gint
+find_merged (GHashTable *index, const CpsJsonMember *members, guint n, const CpsJsonMember *key)
+{
+  if (index != NULL && strlen (key->key) == key->key_len)
+    return GPOINTER_TO_INT (g_hash_table_lookup (index, key->key)) - 1;
+  return find_member (members, n, key);
+}
+
+static gboolean
+is_reserved_key (const CpsJsonMember *m)
+{
+  return (m->key_len == 9 && strcmp (m->key, "setupName") == 0) ||
+         (m->key_len == 8 && strcmp (m->key, "metadata") == 0);
+}
+
+static void
+set_object_member (CpsJsonMember *member, CpsJsonDocument *doc, const char *key,
+                   const CpsJsonMember *members, guint n)
+{
+  CpsJsonMember *copy = cps_json_document_alloc_members (doc, n);
+
+  memcpy (copy, members, n * sizeof (CpsJsonMember));
+  member->key = key;
+  member->key_len = strlen (key);
+  member->value.type = CPS_JSON_OBJECT;
+  member->value.n = n;
+  member->value.v.members = copy;
 }
 
 /* Builds the project document for @name from its setup and project entries
@@ -539,57 +571,67 @@ derive_document (CpsPlannerFile *self, const char *name, const CpsJsonNode *setu
   guint setup_n = cps_json_node_get_type (setup) == CPS_JSON_OBJECT ? setup->n : 0;
   guint project_n = cps_json_node_get_type (project) == CPS_JSON_OBJECT ? project->n : 0;
   g_autofree CpsJsonMember *merged = g_new0 (CpsJsonMember, setup_n + project_n + 1);
-  g_autofree CpsJsonMember *overridden = g_new0 (CpsJsonMember, setup_n + 1);
-  guint n = 0, n_overridden = 0, n_out = 0;
+  g_autofree CpsJsonMember *setup_kept = g_new0 (CpsJsonMember, setup_n + 1);
+  g_autofree CpsJsonMember *project_kept = g_new0 (CpsJsonMember, project_n + 1);
+  guint n = 0, n_setup = 0, n_setup_kept = 0, n_project_kept = 0, n_out = 0;
+  g_autoptr (GHashTable) index = NULL;
   CpsJsonMember *members;
   CpsJsonMember *meta;
   CpsJsonNode root = { 0 };
   g_autofree char *exported_at = to_utc_millis (self->created_at);
 
-  copy_members (merged, &n, setup);
+  /* The setup's members first; a setupName or metadata of its own would
+   * clash with the ones written below, so those are kept aside. */
+  for (guint i = 0; i < setup_n; i++)
+    {
+      const CpsJsonMember *m = &setup->v.members[i];
+      if (is_reserved_key (m))
+        setup_kept[n_setup_kept++] = *m;
+      else
+        merged[n++] = *m;
+    }
+  n_setup = n;
+  if (n_setup > 32 && project_n > 0)
+    {
+      index = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint i = 0; i < n_setup; i++)
+        if (strlen (merged[i].key) == merged[i].key_len)
+          g_hash_table_insert (index, (gpointer) merged[i].key, GINT_TO_POINTER (i + 1));
+    }
+
+  /* Then the project entry's: new keys are appended, differing values win
+   * and the setup's value is kept under x-cps-setup. */
   for (guint i = 0; i < project_n; i++)
     {
       const CpsJsonMember *m = &project->v.members[i];
-      gint existing = find_member (merged, n, m);
+      gint existing;
 
+      if (is_reserved_key (m))
+        {
+          project_kept[n_project_kept++] = *m;
+          continue;
+        }
+      existing = find_merged (index, merged, n_setup, m);
       if (existing < 0)
         merged[n++] = *m;
       else if (!cps_json_node_equal (&merged[existing].value, &m->value))
         {
-          overridden[n_overridden++] = merged[existing];
+          setup_kept[n_setup_kept++] = merged[existing];
           merged[existing].value = m->value;
         }
     }
 
-  /* setupName, the merged members (without a stray setupName or
-   * metadata), x-cps-setup when needed, metadata. */
-  members = cps_json_document_alloc_members (doc, n + 3);
+  members = cps_json_document_alloc_members (doc, n + 4);
   members[n_out].key = "setupName";
   members[n_out].key_len = 9;
   cps_json_node_init_string (&members[n_out].value, doc, name);
   n_out++;
-  for (guint i = 0; i < n; i++)
-    {
-      if ((merged[i].key_len == 9 && strcmp (merged[i].key, "setupName") == 0) ||
-          (merged[i].key_len == 8 && strcmp (merged[i].key, "metadata") == 0))
-        {
-          if (n_overridden < setup_n + 1 && find_member (overridden, n_overridden, &merged[i]) < 0)
-            overridden[n_overridden++] = merged[i];
-          continue;
-        }
-      members[n_out++] = merged[i];
-    }
-  if (n_overridden > 0)
-    {
-      CpsJsonMember *kept = cps_json_document_alloc_members (doc, n_overridden);
-      memcpy (kept, overridden, n_overridden * sizeof (CpsJsonMember));
-      members[n_out].key = "x-cps-setup";
-      members[n_out].key_len = 11;
-      members[n_out].value.type = CPS_JSON_OBJECT;
-      members[n_out].value.n = n_overridden;
-      members[n_out].value.v.members = kept;
-      n_out++;
-    }
+  memcpy (members + n_out, merged, n * sizeof (CpsJsonMember));
+  n_out += n;
+  if (n_setup_kept > 0)
+    set_object_member (&members[n_out++], doc, "x-cps-setup", setup_kept, n_setup_kept);
+  if (n_project_kept > 0)
+    set_object_member (&members[n_out++], doc, "x-cps-project", project_kept, n_project_kept);
 
   meta = cps_json_document_alloc_members (doc, 6);
   meta[0].key = "type";
@@ -832,7 +874,7 @@ analyse_full_backup (CpsPlannerFile *self, const CpsJsonNode *root)
                 cps_planner_project_add_finding (
                   item, CPS_SEVERITY_INFO, setup_path,
                   _("The setup has no project entry; it has no gear list or project details"));
-              g_list_store_append (self->projects, item);
+              add_project (self, item);
               continue;
             }
 
@@ -943,7 +985,7 @@ analyse_bundle (CpsPlannerFile *self, const CpsJsonNode *root)
                       _("The bundle’s type is not “%s”"), CPS_BUNDLE_TYPE);
   check_project_fields (findings, NULL, bundle);
 
-  g_list_store_append (self->projects, project);
+  add_project (self, project);
 }
 
 /* Other exports */
@@ -1136,6 +1178,7 @@ cps_planner_file_finalize (GObject *object)
   g_clear_pointer (&self->version, g_free);
   g_clear_pointer (&self->created_at, g_free);
   g_clear_pointer (&self->checksum, g_free);
+  g_clear_pointer (&self->projects_by_name, g_hash_table_unref);
   g_clear_object (&self->projects);
   g_clear_object (&self->orphan_backups);
   g_clear_pointer (&self->document, cps_json_document_unref);
@@ -1188,6 +1231,7 @@ static void
 cps_planner_file_init (CpsPlannerFile *self)
 {
   self->projects = g_list_store_new (CPS_TYPE_PLANNER_PROJECT);
+  self->projects_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->orphan_backups = g_list_store_new (CPS_TYPE_PLANNER_PROJECT);
   self->findings = cps_findings_new ();
 }
@@ -1540,17 +1584,7 @@ cps_planner_file_get_status (CpsPlannerFile *self)
 CpsPlannerProject *
 cps_planner_file_find_project (CpsPlannerFile *self, const char *name)
 {
-  guint n;
-
   g_return_val_if_fail (CPS_IS_PLANNER_FILE (self), NULL);
 
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->projects));
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (CpsPlannerProject) project = g_list_model_get_item (G_LIST_MODEL (self->projects),
-                                                                    i);
-      if (g_strcmp0 (cps_planner_project_get_name (project), name) == 0)
-        return project;
-    }
-  return NULL;
+  return name != NULL ? g_hash_table_lookup (self->projects_by_name, name) : NULL;
 }

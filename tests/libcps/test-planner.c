@@ -201,6 +201,51 @@ test_derivation_conflict_kept (void)
                    "\"x-cps-setup\":{\"projectInfo\":{\"projectName\":\"Old\"}}}");
 }
 
+/* Stray setupName and metadata members inside the entries are kept too. */
+static void
+test_derivation_strays_kept (void)
+{
+  g_autoptr (CpsPlannerFile) file = load_string (
+    "{\"version\":\"1\",\"data\":{"
+    "\"setups\":{\"P\":{\"setupName\":\"S1\",\"metadata\":1,\"camera\":\"A\"}},"
+    "\"project\":{\"P\":{\"setupName\":\"S2\",\"metadata\":2,\"camera\":\"B\"}}}}");
+  const CpsJsonNode *root = cps_planner_project_get_root (project_at (file, 0));
+  const CpsJsonNode *setup_kept = cps_json_object_get (root, "x-cps-setup");
+  const CpsJsonNode *project_kept = cps_json_object_get (root, "x-cps-project");
+
+  g_assert_cmpstr (cps_json_object_get_string (root, "setupName"), ==, "P");
+  g_assert_cmpstr (cps_json_object_get_string (root, "camera"), ==, "B");
+  g_assert_cmpuint (setup_kept->n, ==, 3);
+  g_assert_cmpstr (cps_json_object_get_string (setup_kept, "setupName"), ==, "S1");
+  g_assert_cmpfloat (cps_json_object_get (setup_kept, "metadata")->v.number, ==, 1);
+  g_assert_cmpstr (cps_json_object_get_string (setup_kept, "camera"), ==, "A");
+  g_assert_cmpuint (project_kept->n, ==, 2);
+  g_assert_cmpstr (cps_json_object_get_string (project_kept, "setupName"), ==, "S2");
+  g_assert_cmpfloat (cps_json_object_get (project_kept, "metadata")->v.number, ==, 2);
+}
+
+/* Entries with many keys are merged through a hash table; the result must
+ * match the small-entry path. */
+static void
+test_derivation_many_keys (void)
+{
+  g_autoptr (GString) json = g_string_new ("{\"data\":{\"setups\":{\"P\":{");
+  g_autoptr (CpsPlannerFile) file = NULL;
+  const CpsJsonNode *root;
+
+  for (int i = 0; i < 200; i++)
+    g_string_append_printf (json, "%s\"k%d\":%d", i ? "," : "", i, i);
+  g_string_append (json, "}},\"project\":{\"P\":{\"k5\":5,\"k7\":70,\"extra\":true}}}}");
+  file = load_string (json->str);
+  root = cps_planner_project_get_root (project_at (file, 0));
+  /* setupName, 200 setup keys, extra, x-cps-setup, metadata */
+  g_assert_cmpuint (root->n, ==, 204);
+  g_assert_cmpfloat (cps_json_object_get (root, "k7")->v.number, ==, 70);
+  g_assert_cmpfloat (cps_json_object_get (cps_json_object_get (root, "x-cps-setup"), "k7")->v.number,
+                     ==, 7);
+  g_assert_null (cps_json_object_get (cps_json_object_get (root, "x-cps-setup"), "k5"));
+}
+
 static void
 test_bundle_round_trip (void)
 {
@@ -391,6 +436,8 @@ main (int argc, char **argv)
   g_test_add_func ("/planner/backup-projects", test_backup_projects);
   g_test_add_func ("/planner/derivation-lossless", test_derivation_lossless);
   g_test_add_func ("/planner/derivation-conflict-kept", test_derivation_conflict_kept);
+  g_test_add_func ("/planner/derivation-strays-kept", test_derivation_strays_kept);
+  g_test_add_func ("/planner/derivation-many-keys", test_derivation_many_keys);
   g_test_add_func ("/planner/bundle-round-trip", test_bundle_round_trip);
   g_test_add_func ("/planner/auto-backups", test_auto_backups);
   g_test_add_func ("/planner/restore-tolerance", test_restore_tolerance);
