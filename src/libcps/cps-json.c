@@ -233,8 +233,8 @@ fail (Parser *parser, CpsJsonError code, const char *at, const char *format, ...
   locate (parser->start, at, &line, &column);
   path = parser_path (parser);
   /* Translators: the first %s is a sentence describing a JSON syntax problem */
-  message = g_strdup_printf (_("%s at line %u, column %u (byte %" G_GSIZE_FORMAT ")."), what,
-                             line, column, (gsize) (at - parser->start));
+  message = g_strdup_printf (_("%s at line %u, column %u (byte %lu)."), what, line, column,
+                             (unsigned long) (at - parser->start));
   cps_findings_add (parser->findings, CPS_SEVERITY_ERROR, path, "%s", message);
   g_set_error_literal (parser->error, CPS_JSON_ERROR, code, message);
   return FALSE;

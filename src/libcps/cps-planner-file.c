@@ -391,15 +391,14 @@ parse_backup_name (const char *name, BackupName *out)
       parse_digits (&p, 2, &second);
     }
 
+  if (*p != '-' && *p != '\0')
+    return FALSE;
   out->time = g_date_time_new_local (year, month, day, hour, minute, second);
+  if (out->time == NULL)
+    return FALSE;
   if (*p == '-')
     out->rest = g_strdup (p + 1);
-  else if (*p != '\0')
-    {
-      backup_name_clear (out);
-      return FALSE;
-    }
-  return out->time != NULL;
+  return TRUE;
 }
 
 /* The project an auto-backup belongs to: its rest, or its rest without a
@@ -540,11 +539,18 @@ find_merged (GHashTable *index, const CpsJsonMember *members, guint n, const Cps
   return find_member (members, n, key);
 }
 
+/* Members the derived document writes itself; an entry's own member of
+ * that name is kept aside so that no key appears twice. */
 static gboolean
 is_reserved_key (const CpsJsonMember *m)
 {
-  return (m->key_len == 9 && strcmp (m->key, "setupName") == 0) ||
-         (m->key_len == 8 && strcmp (m->key, "metadata") == 0);
+  static const char *const reserved[] = { "setupName", "metadata", "x-cps-setup",
+                                          "x-cps-project" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (reserved); i++)
+    if (m->key_len == strlen (reserved[i]) && strcmp (m->key, reserved[i]) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static void

@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <glib/gi18n-lib.h>
 
 #include "cps-jcs.h"
@@ -48,7 +49,8 @@ append_value (GString *out, const CpsJsonNode *node)
     case CPS_JSON_NUMBER:
       {
         char buf[32];
-        if (cps_jcs_format_number (node->v.number, buf) > 0)
+        /* Out-of-range numbers have a finding already; show nothing. */
+        if (isfinite (node->v.number) && cps_jcs_format_number (node->v.number, buf) > 0)
           g_string_append (out, buf);
       }
       break;
