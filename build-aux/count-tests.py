@@ -69,9 +69,18 @@ def count(path):
     return passed, failed, skipped, failures
 
 
-def main(paths):
+def main(args):
     passed = failed = skipped = 0
     failures = []
+    paths = []
+    # --failed NAME counts a step that failed before it could run its tests.
+    while args:
+        arg = args.pop(0)
+        if arg == "--failed" and args:
+            failed += 1
+            failures.append(f"{args.pop(0)}: did not build")
+        else:
+            paths.append(arg)
     for path in paths:
         p, f, s, fl = count(path)
         passed += p
