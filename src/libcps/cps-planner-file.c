@@ -941,6 +941,7 @@ expand_aliases (CpsPlannerFile *self, const CpsJsonNode *root, gboolean *expande
           {
             members[i].key = bundle_aliases[a].key;
             members[i].key_len = strlen (bundle_aliases[a].key);
+            break;
           }
     }
   new_root.type = CPS_JSON_OBJECT;

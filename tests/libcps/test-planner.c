@@ -355,7 +355,7 @@ static void
 test_bundle_aliases (void)
 {
   g_autoptr (CpsPlannerFile) file = load_string (
-    "{\"s\":\"Short\",\"c\":\"Cam\",\"b\":\"Batt\",\"o\":[\"M\"],"
+    "{\"s\":\"Short\",\"c\":\"Cam\",\"p\":\"V-Mount\",\"b\":\"Batt\",\"o\":[\"M\"],"
     "\"t\":{\"type\":\"camera-power-planner/project-bundle\",\"version\":\"1.0.53\"}}");
   CpsPlannerProject *project = project_at (file, 0);
   const CpsJsonNode *root = cps_planner_project_get_root (project);
@@ -364,6 +364,9 @@ test_bundle_aliases (void)
   g_assert_cmpstr (cps_planner_project_get_name (project), ==, "Short");
   g_assert_cmpstr (cps_json_object_get_string (root, "camera"), ==, "Cam");
   g_assert_cmpstr (cps_json_object_get_string (root, "battery"), ==, "Batt");
+  /* Each short key is expanded once: “p” becomes batteryPlate, not battery. */
+  g_assert_cmpstr (cps_json_object_get_string (root, "batteryPlate"), ==, "V-Mount");
+  g_assert_cmpuint (root->n, ==, 6);
   g_assert_nonnull (cps_json_object_get (root, "motors"));
   g_assert_cmpstr (cps_planner_file_get_version (file), ==, "1.0.53");
   g_assert_true (has_finding (cps_planner_project_get_findings (project), CPS_SEVERITY_INFO, NULL,
