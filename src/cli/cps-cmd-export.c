@@ -28,7 +28,7 @@ cps_cmd_export_bundle (int argc, char **argv)
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("Replace the output file if it exists"),
       NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Write a JSON report"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("BACKUP") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context =

@@ -20,7 +20,7 @@ print_project (CpsPlannerProject *project, gboolean summary)
   guint n_backups = g_list_model_get_n_items (backups);
 
   g_print ("\n  %s\n", cps_planner_project_get_name (project));
-  g_print ("    %-22s %s\n", _("Content checksum:"), checksum ? checksum : _("(none)"));
+  cps_cli_print_field ("    ", 24, _("Content checksum:"), checksum ? checksum : _("(none)"));
 
   if (summary)
     {
@@ -29,7 +29,7 @@ print_project (CpsPlannerProject *project, gboolean summary)
         {
           const CpsSummaryItem *item = g_ptr_array_index (items, i);
           g_autofree char *label = g_strdup_printf ("%s:", item->label);
-          g_print ("    %-22s %s\n", label, item->value);
+          cps_cli_print_field ("    ", 24, label, item->value);
         }
     }
 
@@ -69,7 +69,7 @@ cps_cmd_inspect (int argc, char **argv)
   g_auto (GStrv) files = NULL;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Write JSON"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (_("FILE — show what a planner file "
@@ -110,14 +110,20 @@ cps_cmd_inspect (int argc, char **argv)
   size = cps_planner_file_get_size (planner_file);
   size_text = g_format_size (size);
   g_print ("%s\n", files[0]);
-  g_print ("  %-24s %s\n", _("Kind:"),
-           cps_planner_kind_to_label (cps_planner_file_get_kind (planner_file)));
+  cps_cli_print_field ("  ", 26, _("Kind:"),
+                       cps_planner_kind_to_label (cps_planner_file_get_kind (planner_file)));
   if (cps_planner_file_get_version (planner_file) != NULL)
-    g_print ("  %-24s %s\n", _("Planner version:"), cps_planner_file_get_version (planner_file));
+    cps_cli_print_field ("  ", 26, _("Planner version:"),
+                         cps_planner_file_get_version (planner_file));
   if (cps_planner_file_get_created_at (planner_file) != NULL)
-    g_print ("  %-24s %s\n", _("Written:"), cps_planner_file_get_created_at (planner_file));
-  g_print ("  %-24s %s (%" G_GUINT64_FORMAT " bytes)\n", _("Size:"), size_text, size);
-  g_print ("  %-24s %s\n", _("File checksum:"), cps_planner_file_get_checksum (planner_file));
+    cps_cli_print_field ("  ", 26, _("Written:"), cps_planner_file_get_created_at (planner_file));
+  {
+    g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
+    /* Translators: a file size, e.g. “42.3 kB (42301 bytes)” */
+    g_autofree char *size_line = g_strdup_printf (_("%s (%s bytes)"), size_text, bytes);
+    cps_cli_print_field ("  ", 26, _("Size:"), size_line);
+  }
+  cps_cli_print_field ("  ", 26, _("File checksum:"), cps_planner_file_get_checksum (planner_file));
   cps_cli_print_findings (cps_planner_file_get_findings (planner_file), "  ");
 
   projects = cps_planner_file_get_projects (planner_file);
@@ -152,7 +158,7 @@ cps_cmd_checksum (int argc, char **argv)
     { "project", 'p', 0, G_OPTION_ARG_STRING, &project_name,
       N_("Print only the content checksum of this project"), N_("NAME") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Write JSON"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context =

@@ -74,7 +74,12 @@ main (int argc, char **argv)
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (name, commands[i].name) == 0)
-      return commands[i].func (argc - 1, argv + 1);
+      {
+        /* So that usage lines read “cps verify [OPTION…] FILE…”. */
+        g_autofree char *prgname = g_strdup_printf ("cps %s", name);
+        g_set_prgname (prgname);
+        return commands[i].func (argc - 1, argv + 1);
+      }
 
   g_printerr (_("cps: “%s” is not a command.\n"), name);
   g_printerr (_("Run “cps --help” to see the commands and their options.\n"));

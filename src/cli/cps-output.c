@@ -97,6 +97,22 @@ cps_cli_progress_done (void)
   progress_shown = FALSE;
 }
 
+/**
+ * cps_cli_print_field:
+ * @width: the column the value starts at, counted in characters
+ *
+ * Prints “label value” with the values of consecutive fields aligned, also
+ * for translated labels with accents (printf pads bytes, not characters).
+ */
+void
+cps_cli_print_field (const char *indent, guint width, const char *label, const char *value)
+{
+  glong used = g_utf8_strlen (indent, -1) + g_utf8_strlen (label, -1);
+  g_autofree char *padding = g_strnfill (used < (glong) width ? width - used : 1, ' ');
+
+  g_print ("%s%s%s%s\n", indent, label, padding, value);
+}
+
 void
 cps_cli_print_findings (GPtrArray *findings, const char *indent)
 {

@@ -272,7 +272,8 @@ describe_byte (const char *p, const char *end)
     return g_strdup (_("a NUL byte"));
   if (c < 0x20 || c >= 0x7F)
     return g_strdup_printf (_("byte 0x%02X"), c);
-  return g_strdup_printf ("“%c”", c);
+  /* Translators: a character quoted in an error message */
+  return g_strdup_printf (_("“%c”"), c);
 }
 
 /* Lexing */
