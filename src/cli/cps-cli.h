@@ -35,6 +35,7 @@ void cps_cli_progress (const char *format, ...) G_GNUC_PRINTF (1, 2);
 void cps_cli_progress_done (void);
 
 void cps_cli_print_findings (GPtrArray *findings, const char *indent);
+guint cps_cli_label_width (const char *const *labels, guint n, guint indent);
 void cps_cli_print_field (const char *indent, guint width, const char *label, const char *value);
 void cps_cli_add_findings_json (JsonBuilder *builder, GPtrArray *findings);
 void cps_cli_add_project_json (JsonBuilder *builder, CpsPlannerProject *project);

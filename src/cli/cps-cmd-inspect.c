@@ -19,18 +19,26 @@ print_project (CpsPlannerProject *project, gboolean summary)
   GListModel *backups = cps_planner_project_get_auto_backups (project);
   guint n_backups = g_list_model_get_n_items (backups);
 
-  g_print ("\n  %s\n", cps_planner_project_get_name (project));
-  cps_cli_print_field ("    ", 24, _("Content checksum:"), checksum ? checksum : _("(none)"));
+  g_autoptr (GPtrArray) items = summary ? cps_planner_project_summarize (project) : NULL;
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  guint width;
 
-  if (summary)
+  g_ptr_array_add (labels, g_strdup (_("Content checksum:")));
+  for (guint i = 0; items != NULL && i < items->len; i++)
     {
-      g_autoptr (GPtrArray) items = cps_planner_project_summarize (project);
-      for (guint i = 0; i < items->len; i++)
-        {
-          const CpsSummaryItem *item = g_ptr_array_index (items, i);
-          g_autofree char *label = g_strdup_printf ("%s:", item->label);
-          cps_cli_print_field ("    ", 24, label, item->value);
-        }
+      const CpsSummaryItem *item = g_ptr_array_index (items, i);
+      /* Translators: a field label followed by its value, e.g. “Camera:” */
+      g_ptr_array_add (labels, g_strdup_printf (_("%s:"), item->label));
+    }
+  width = cps_cli_label_width ((const char *const *) labels->pdata, labels->len, 4);
+
+  g_print ("\n  %s\n", cps_planner_project_get_name (project));
+  cps_cli_print_field ("    ", width, g_ptr_array_index (labels, 0),
+                       checksum ? checksum : _("(none)"));
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    {
+      const CpsSummaryItem *item = g_ptr_array_index (items, i);
+      cps_cli_print_field ("    ", width, g_ptr_array_index (labels, i + 1), item->value);
     }
 
   if (n_backups > 0)
@@ -77,6 +85,7 @@ cps_cmd_inspect (int argc, char **argv)
   g_autoptr (CpsPlannerFile) planner_file = NULL;
   GListModel *projects, *orphans;
   guint64 size;
+  guint width;
   g_autofree char *size_text = NULL;
 
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
@@ -107,23 +116,28 @@ cps_cmd_inspect (int argc, char **argv)
                                                                              : CPS_EXIT_OK;
     }
 
+  {
+    const char *header_labels[] = { _("Kind:"), _("Planner version:"), _("Written:"),
+                                    _("Size:"), _("File checksum:") };
+    width = cps_cli_label_width (header_labels, G_N_ELEMENTS (header_labels), 2);
+  }
   size = cps_planner_file_get_size (planner_file);
   size_text = g_format_size (size);
   g_print ("%s\n", files[0]);
-  cps_cli_print_field ("  ", 26, _("Kind:"),
+  cps_cli_print_field ("  ", width, _("Kind:"),
                        cps_planner_kind_to_label (cps_planner_file_get_kind (planner_file)));
   if (cps_planner_file_get_version (planner_file) != NULL)
-    cps_cli_print_field ("  ", 26, _("Planner version:"),
+    cps_cli_print_field ("  ", width, _("Planner version:"),
                          cps_planner_file_get_version (planner_file));
   if (cps_planner_file_get_created_at (planner_file) != NULL)
-    cps_cli_print_field ("  ", 26, _("Written:"), cps_planner_file_get_created_at (planner_file));
+    cps_cli_print_field ("  ", width, _("Written:"), cps_planner_file_get_created_at (planner_file));
   {
     g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
     /* Translators: a file size, e.g. “42.3 kB (42301 bytes)” */
     g_autofree char *size_line = g_strdup_printf (_("%s (%s bytes)"), size_text, bytes);
-    cps_cli_print_field ("  ", 26, _("Size:"), size_line);
+    cps_cli_print_field ("  ", width, _("Size:"), size_line);
   }
-  cps_cli_print_field ("  ", 26, _("File checksum:"), cps_planner_file_get_checksum (planner_file));
+  cps_cli_print_field ("  ", width, _("File checksum:"), cps_planner_file_get_checksum (planner_file));
   cps_cli_print_findings (cps_planner_file_get_findings (planner_file), "  ");
 
   projects = cps_planner_file_get_projects (planner_file);

@@ -98,6 +98,21 @@ cps_cli_progress_done (void)
 }
 
 /**
+ * cps_cli_label_width:
+ *
+ * Returns: the column, in characters, at which values after @labels line up
+ */
+guint
+cps_cli_label_width (const char *const *labels, guint n, guint indent)
+{
+  glong widest = 0;
+
+  for (guint i = 0; i < n; i++)
+    widest = MAX (widest, g_utf8_strlen (labels[i], -1));
+  return indent + widest + 1;
+}
+
+/**
  * cps_cli_print_field:
  * @width: the column the value starts at, counted in characters
  *
@@ -120,12 +135,15 @@ cps_cli_print_findings (GPtrArray *findings, const char *indent)
     {
       const CpsFinding *finding = g_ptr_array_index (findings, i);
 
+      g_print ("%s", indent);
       if (finding->path != NULL)
-        g_print ("%s%s: %s: %s\n", indent, cps_severity_to_label (finding->severity),
-                 finding->path, finding->message);
-      else
-        g_print ("%s%s: %s\n", indent, cps_severity_to_label (finding->severity),
+        /* Translators: a problem: its severity, JSON path and message */
+        g_print (_("%s: %s: %s"), cps_severity_to_label (finding->severity), finding->path,
                  finding->message);
+      else
+        /* Translators: a problem: its severity and message */
+        g_print (_("%s: %s"), cps_severity_to_label (finding->severity), finding->message);
+      g_print ("\n");
     }
 }
 
