@@ -139,8 +139,13 @@ cps_jcs_format_number (double value, char buf[32])
   return w - buf;
 }
 
-static void
-write_string (GString *out, const char *s, gsize len)
+/**
+ * cps_jcs_append_string:
+ *
+ * Appends @s as a JSON string, escaped as RFC 8785 and JSON.stringify do.
+ */
+void
+cps_jcs_append_string (GString *out, const char *s, gsize len)
 {
   static const char hex[] = "0123456789abcdef";
   gsize run = 0;
@@ -275,7 +280,7 @@ write_object (Writer *writer, const CpsJsonNode *node, guint level)
       if (i > 0)
         g_string_append_c (writer->out, ',');
       write_newline (writer, level + 1);
-      write_string (writer->out, order[i]->key, order[i]->key_len);
+      cps_jcs_append_string (writer->out, order[i]->key, order[i]->key_len);
       g_string_append (writer->out, writer->indent ? ": " : ":");
       if (!write_node (writer, &order[i]->value, level + 1))
         return FALSE;
@@ -314,7 +319,7 @@ write_node (Writer *writer, const CpsJsonNode *node, guint level)
         return TRUE;
       }
     case CPS_JSON_STRING:
-      write_string (writer->out, node->v.string, node->n);
+      cps_jcs_append_string (writer->out, node->v.string, node->n);
       return TRUE;
     case CPS_JSON_ARRAY:
       if (node->n == 0)

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define CPS_CHECKSUM_LENGTH (7 + 64)
 
 gsize cps_jcs_format_number (double value, char buf[32]);
+void cps_jcs_append_string (GString *out, const char *s, gsize len);
 gboolean cps_jcs_write (GString *out, const CpsJsonNode *node, GError **error);
 char *cps_jcs_to_string (const CpsJsonNode *node, gsize *length, GError **error);
 int cps_jcs_compare_keys (const char *a, gsize a_len, const char *b, gsize b_len);
