@@ -274,20 +274,24 @@ cps_device_key_load_or_create (const char *fallback_dir, GCancellable *cancellab
     return NULL;
 
   key = load_from_secret_service (&available, cancellable, &local_error);
-  if (key != NULL || local_error != NULL)
+  if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
-      return key;
+      return NULL;
     }
+  if (key != NULL)
+    return key;
 
   /* A file written before a keyring was available stays authoritative, so
    * the device keeps its identity. */
   key = load_from_file (path, &local_error);
-  if (key != NULL || local_error != NULL)
+  if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
-      return key;
+      return NULL;
     }
+  if (key != NULL)
+    return key;
 
   device_id = g_uuid_string_random ();
   randombytes_buf (seed, sizeof seed);

@@ -6,11 +6,15 @@
 
 #pragma once
 
+#include "cps-clock.h"
+#include "cps-dag.h"
+#include "cps-device-key.h"
 #include "cps-finding.h"
 #include "cps-jcs.h"
 #include "cps-json.h"
 #include "cps-planner-file.h"
 #include "cps-planner-project.h"
+#include "cps-revision.h"
 #include "cps-sidecar.h"
 
 G_BEGIN_DECLS
