@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
@@ -293,7 +295,8 @@ format_json_value (const CpsJsonNode *node)
     case CPS_JSON_STRING:
       return g_strdup (node->v.string);
     case CPS_JSON_NUMBER:
-      if (cps_jcs_format_number (node->v.number, buf) > 0)
+      /* Out-of-range numbers carry a finding already; show nothing. */
+      if (isfinite (node->v.number) && cps_jcs_format_number (node->v.number, buf) > 0)
         return g_strdup (buf);
       return NULL;
     case CPS_JSON_BOOLEAN:

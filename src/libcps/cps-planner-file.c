@@ -1131,9 +1131,10 @@ analyse (CpsPlannerFile *self, char *data, gsize length, GDestroyNotify free_dat
   const CpsJsonNode *root;
   const char *type;
 
+  /* Hashed before parsing, which rewrites strings in place, so the checksum
+   * is of exactly the bytes that were analysed. */
   self->size = length;
-  if (self->checksum == NULL)
-    self->checksum = cps_checksum_bytes (data, length);
+  self->checksum = cps_checksum_bytes (data, length);
 
   self->document = cps_json_document_parse (data, length, free_data, self->findings, &error);
   if (self->document == NULL)
@@ -1245,16 +1246,6 @@ cps_planner_file_init (CpsPlannerFile *self)
 
 /* Loading */
 
-typedef struct
-{
-  GFile *file;
-  GChecksum *checksum;
-  GError *error;
-} HashJob;
-
-/* Hashes the file in a second thread while the first parses it: the parser
- * works in place, so the two cannot share one buffer, but the page cache
- * makes the second read nearly free. */
 static void
 set_read_error (GError **error, const GError *cause, const char *name)
 {
@@ -1269,22 +1260,6 @@ set_read_error (GError **error, const GError *cause, const char *name)
   else
     g_set_error (error, cause->domain, cause->code, _("Cannot read “%s”: %s"), name,
                  cause->message);
-}
-
-static gpointer
-hash_file_thread (gpointer data)
-{
-  HashJob *job = data;
-  g_autoptr (GFileInputStream) stream = g_file_read (job->file, NULL, &job->error);
-  g_autofree guchar *buf = NULL;
-  gssize n;
-
-  if (stream == NULL)
-    return NULL;
-  buf = g_malloc (1 << 20);
-  while ((n = g_input_stream_read (G_INPUT_STREAM (stream), buf, 1 << 20, NULL, &job->error)) > 0)
-    g_checksum_update (job->checksum, buf, n);
-  return NULL;
 }
 
 /**
@@ -1349,29 +1324,11 @@ cps_planner_file_load (GFile *file, GCancellable *cancellable, GError **error)
   self->file = g_object_ref (file);
   self->display_name = g_strdup (g_file_info_get_display_name (info));
 
-  {
-    HashJob job = { file, g_checksum_new (G_CHECKSUM_SHA256), NULL };
-    GThread *thread = size > (4 << 20) ? g_thread_new ("cps-hash", hash_file_thread, &job)
-                                        : NULL;
-    gboolean loaded = g_file_load_contents (file, cancellable, &data, &length, NULL,
-                                            &local_error);
-
-    if (thread != NULL)
-      {
-        g_thread_join (thread);
-        if (job.error == NULL && loaded)
-          self->checksum = g_strconcat (CPS_CHECKSUM_PREFIX,
-                                        g_checksum_get_string (job.checksum), NULL);
-        g_clear_error (&job.error);
-      }
-    g_checksum_free (job.checksum);
-
-    if (!loaded)
-      {
-        set_read_error (error, local_error, name);
-        return NULL;
-      }
-  }
+  if (!g_file_load_contents (file, cancellable, &data, &length, NULL, &local_error))
+    {
+      set_read_error (error, local_error, name);
+      return NULL;
+    }
 
   analyse (self, data, length, g_free);
   return g_steal_pointer (&self);

@@ -99,6 +99,9 @@ cps_sidecar_parse (const char *text, gsize length, const char *display_name, GPt
       digest = g_ascii_strdown (q, 64);
       name_len = line_end - (q + 66);
       name = escaped ? unescape_name (q + 66, name_len) : g_strndup (q + 66, name_len);
+      /* `find . -exec sha256sum` writes ./name; the file is the same. */
+      while (g_str_has_prefix (name, "./"))
+        memmove (name, name + 2, strlen (name + 2) + 1);
       if (!g_utf8_validate (name, -1, NULL) || *name == '\0')
         goto bad_line;
 

@@ -16,7 +16,9 @@
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
-G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) static inline void
+static inline void fuzz_fail (const char *format, ...) G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN;
+
+static inline void
 fuzz_fail (const char *format, ...)
 {
   va_list args;
@@ -29,12 +31,12 @@ fuzz_fail (const char *format, ...)
   abort ();
 }
 
-#define fuzz_assert(expr)                                                                      \
-  G_STMT_START                                                                                 \
-  {                                                                                            \
-    if (G_UNLIKELY (!(expr)))                                                                  \
-      fuzz_fail ("%s:%d: %s", __FILE__, __LINE__, #expr);                                      \
-  }                                                                                            \
+#define fuzz_assert(expr)                                                                          \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (G_UNLIKELY (!(expr)))                                                                      \
+      fuzz_fail ("%s:%d: %s", __FILE__, __LINE__, #expr);                                          \
+  }                                                                                                \
   G_STMT_END
 
 static GLogWriterOutput
@@ -97,8 +99,8 @@ fuzz_check_text (const char *text, gsize length, const char *what)
   if (text == NULL)
     fuzz_fail ("%s: no text", what);
   if (strlen (text) != length)
-    fuzz_fail ("%s: %" G_GSIZE_FORMAT " bytes reported but a NUL at byte %" G_GSIZE_FORMAT,
-               what, length, strlen (text));
+    fuzz_fail ("%s: %" G_GSIZE_FORMAT " bytes reported but a NUL at byte %" G_GSIZE_FORMAT, what,
+               length, strlen (text));
   if (!g_utf8_validate (text, length, NULL))
     fuzz_fail ("%s: not valid UTF-8", what);
 }

@@ -33,8 +33,8 @@ reparse_own_output (const char *text, gsize length, const char *what)
     {
       const CpsFinding *finding = g_ptr_array_index (findings, 0);
       fuzz_fail ("%s parses back with %u finding(s), first: %s: %s\n%.*s", what, findings->len,
-                 finding->path ? finding->path : "", finding->message,
-                 (int) MIN (length, 2000), text);
+                 finding->path ? finding->path : "", finding->message, (int) MIN (length, 2000),
+                 text);
     }
   return doc;
 }
@@ -98,8 +98,8 @@ check_canonical (const CpsJsonNode *root, GPtrArray *findings)
   fuzz_check_checksum (checksum, "cps_checksum_json");
   checksum_of_bytes = cps_checksum_bytes (canonical, length);
   if (strcmp (checksum, checksum_of_bytes) != 0)
-    fuzz_fail ("cps_checksum_json %s differs from the checksum of the canonical bytes %s",
-               checksum, checksum_of_bytes);
+    fuzz_fail ("cps_checksum_json %s differs from the checksum of the canonical bytes %s", checksum,
+               checksum_of_bytes);
 
   content_checksum = cps_checksum_content (root, &error);
   fuzz_assert (content_checksum != NULL);
@@ -122,8 +122,8 @@ check_stringify (const CpsJsonNode *root, guint indent)
       fuzz_assert (g_error_matches (error, CPS_JSON_ERROR, CPS_JSON_ERROR_NOT_CANONICALIZABLE));
       return;
     }
-  check_round_trip (root, text, length, indent ? "indented JSON.stringify form"
-                                               : "compact JSON.stringify form");
+  check_round_trip (root, text, length,
+                    indent ? "indented JSON.stringify form" : "compact JSON.stringify form");
 }
 
 int

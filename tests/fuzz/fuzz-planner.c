@@ -97,8 +97,7 @@ check_bundle (CpsPlannerProject *project, const CpsJsonNode *root, const char *c
   again = cps_planner_file_new_from_data ("bundle.json", bundle, length);
   fuzz_assert (again != NULL);
   if (cps_planner_file_get_kind (again) != CPS_PLANNER_KIND_PROJECT_BUNDLE)
-    fuzz_fail ("the bundle of “%s” reads back as %s:\n%.*s",
-               cps_planner_project_get_name (project),
+    fuzz_fail ("the bundle of “%s” reads back as %s:\n%.*s", cps_planner_project_get_name (project),
                cps_planner_kind_to_string (cps_planner_file_get_kind (again)),
                (int) MIN (length, 2000), bundle);
   fuzz_assert (g_list_model_get_n_items (cps_planner_file_get_projects (again)) == 1);
@@ -132,8 +131,8 @@ check_project (CpsPlannerProject *project, gboolean under_owner)
   fuzz_assert (name != NULL && g_utf8_validate (name, -1, NULL));
   (void) cps_planner_project_get_source_name (project);
   fuzz_check_findings (cps_planner_project_get_findings (project), name);
-  fuzz_assert (cps_planner_project_get_status (project) ==
-               cps_findings_worst (cps_planner_project_get_findings (project)));
+  fuzz_assert (cps_planner_project_get_status (project)
+               == cps_findings_worst (cps_planner_project_get_findings (project)));
 
   document = cps_planner_project_get_document (project);
   fuzz_assert (document != NULL);
@@ -217,8 +216,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   fuzz_assert (g_strcmp0 (cps_planner_file_get_checksum (file), checksum) == 0);
 
   fuzz_check_findings (cps_planner_file_get_findings (file), "file");
-  fuzz_assert (cps_planner_file_get_status (file) >=
-               cps_findings_worst (cps_planner_file_get_findings (file)));
+  fuzz_assert (cps_planner_file_get_status (file)
+               >= cps_findings_worst (cps_planner_file_get_findings (file)));
   if (cps_planner_file_get_document (file) == NULL)
     fuzz_assert (cps_planner_file_get_status (file) == CPS_SEVERITY_ERROR);
 

@@ -113,8 +113,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     {
       const CpsFinding *a = g_ptr_array_index (findings, i);
       const CpsFinding *b = g_ptr_array_index (sidecar_findings, i);
-      fuzz_assert (a->severity == b->severity && g_strcmp0 (a->path, b->path) == 0 &&
-                   g_strcmp0 (a->message, b->message) == 0);
+      fuzz_assert (a->severity == b->severity && g_strcmp0 (a->path, b->path) == 0
+                   && g_strcmp0 (a->message, b->message) == 0);
     }
   if (cps_sidecar_get_n_entries (sidecar) == 0)
     fuzz_assert (cps_findings_count (findings, CPS_SEVERITY_ERROR) > 0);
@@ -152,8 +152,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
       p = eol ? eol + 1 : end;
     }
   fuzz_assert (g_hash_table_size (found) == cps_sidecar_get_n_entries (sidecar));
-  fuzz_assert (cps_sidecar_check (sidecar, "\001 never listed \001", NULL) ==
-               CPS_SIDECAR_NOT_LISTED);
+  fuzz_assert (cps_sidecar_check (sidecar, "\001 never listed \001", NULL)
+               == CPS_SIDECAR_NOT_LISTED);
 
   /* Written back as sha256sum would, the list reads the same. */
   g_hash_table_iter_init (&iter, found);
@@ -171,7 +171,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   fuzz_assert (cps_sidecar_get_n_entries (again) == cps_sidecar_get_n_entries (sidecar));
   g_hash_table_iter_init (&iter, found);
   while (g_hash_table_iter_next (&iter, &key, NULL))
-    fuzz_assert (g_strcmp0 (cps_sidecar_lookup (again, key), cps_sidecar_lookup (sidecar, key)) ==
-                 0);
+    fuzz_assert (g_strcmp0 (cps_sidecar_lookup (again, key), cps_sidecar_lookup (sidecar, key))
+                 == 0);
   return 0;
 }

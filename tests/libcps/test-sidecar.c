@@ -41,6 +41,7 @@ test_formats (void)
   const char *text = HEX "  plain name.json\n"
                          "\\" HEX "  back\\\\slash\\nnewline.json\r\n"
                          "# a comment\n"
+                         HEX "  ./dot.json\n"
                          "\n"
                          "2725B617A780456F538BA7C91D12DBB50A9F9C3EB6F3AC6202425B79F450CCA7 *upper.json\n"
                          "not a checksum line\n"
@@ -54,13 +55,14 @@ test_formats (void)
   g_assert_cmpstr (cps_sidecar_lookup (sidecar, "plain name.json"), ==, HEX);
   g_assert_cmpstr (cps_sidecar_lookup (sidecar, "back\\slash\nnewline.json"), ==, HEX);
   g_assert_cmpstr (cps_sidecar_lookup (sidecar, "upper.json"), ==, HEX);
+  g_assert_cmpstr (cps_sidecar_lookup (sidecar, "dot.json"), ==, HEX);
   g_assert_cmpstr (cps_sidecar_lookup (sidecar, "dup.json"), ==, HEX);
   g_assert_cmpuint (findings->len, ==, 3);
   f = g_ptr_array_index (findings, 0);
-  g_assert_cmpstr (f->path, ==, "SUMS:6");
+  g_assert_cmpstr (f->path, ==, "SUMS:7");
   g_assert_cmpint (f->severity, ==, CPS_SEVERITY_WARNING);
   f = g_ptr_array_index (findings, 2);
-  g_assert_cmpstr (f->path, ==, "SUMS:9");
+  g_assert_cmpstr (f->path, ==, "SUMS:10");
   g_assert_cmpint (f->severity, ==, CPS_SEVERITY_ERROR);
   g_assert_nonnull (strstr (f->message, "listed twice"));
 }
