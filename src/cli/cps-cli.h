@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cps.h"
+#include "cps-store.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,18 @@ int cps_cmd_inspect (int argc, char **argv);
 int cps_cmd_checksum (int argc, char **argv);
 int cps_cmd_verify (int argc, char **argv);
 int cps_cmd_export_bundle (int argc, char **argv);
+int cps_cmd_import (int argc, char **argv);
+int cps_cmd_projects (int argc, char **argv);
+int cps_cmd_log (int argc, char **argv);
+int cps_cmd_show (int argc, char **argv);
+int cps_cmd_export (int argc, char **argv);
+int cps_cmd_backup (int argc, char **argv);
+int cps_cmd_restore (int argc, char **argv);
+int cps_cmd_check (int argc, char **argv);
+int cps_cmd_diff (int argc, char **argv);
+int cps_cmd_merge (int argc, char **argv);
+
+CpsStore *cps_cli_open_store (void);
 
 gboolean cps_cli_parse_options (GOptionContext *context, int *argc, char ***argv);
 void cps_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);

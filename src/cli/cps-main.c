@@ -28,13 +28,23 @@ static const Command commands[] = {
   { "checksum", cps_cmd_checksum, N_("Print file and project content checksums") },
   { "export-bundle", cps_cmd_export_bundle,
     N_("Write one project of a full backup as a bundle the planner imports") },
+  { "import", cps_cmd_import, N_("Import backups and bundles as local projects") },
+  { "projects", cps_cmd_projects, N_("List the local projects") },
+  { "log", cps_cmd_log, N_("Show a project’s revision history") },
+  { "show", cps_cmd_show, N_("Show a project document, or one of its revisions") },
+  { "export", cps_cmd_export, N_("Write a local project as a bundle the planner imports") },
+  { "backup", cps_cmd_backup, N_("Snapshot the local store, or list its snapshots") },
+  { "restore", cps_cmd_restore, N_("Restore the local store from a snapshot") },
+  { "diff", cps_cmd_diff, N_("Compare two files, projects or revisions") },
+  { "merge", cps_cmd_merge, N_("Merge a conflicted project’s heads") },
+  { "check", cps_cmd_check, N_("Verify the integrity of the whole local store") },
 };
 
 static void
 print_help (FILE *out)
 {
   fprintf (out, "%s\n", _("Usage: cps COMMAND [OPTION…] [ARGUMENT…]"));
-  fprintf (out, "\n%s\n", _("Verify and inspect Cine Power Planner files."));
+  fprintf (out, "\n%s\n", _("Verify, inspect and keep Cine Power Planner projects."));
   fprintf (out, "\n%s\n", _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-15s %s\n", commands[i].name, _(commands[i].summary));
@@ -46,6 +56,16 @@ print_help (FILE *out)
                           "unreadable file."));
 }
 
+/* Library messages meant for people (not debugging) read as cps's own. */
+static void
+log_handler (const char *log_domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  if (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))
+    g_printerr ("cps: %s\n", message);
+  else
+    g_log_default_handler (log_domain, level, message, data);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -53,6 +73,7 @@ main (int argc, char **argv)
 
   cps_init_i18n ();
   g_set_prgname ("cps");
+  g_log_set_default_handler (log_handler, NULL);
 
   if (argc < 2)
     {

@@ -24,6 +24,11 @@ typedef struct
   gboolean canonical;
   guint indent;
   GError **error;
+  /* The span of the top-level "metadata" member, with one separating
+   * comma, when asked for (cps_jcs_write_document()). */
+  gboolean mark_metadata;
+  gsize metadata_start;
+  gsize metadata_end;
 } Writer;
 
 static gboolean write_node (Writer *writer, const CpsJsonNode *node, guint level);
@@ -272,11 +277,23 @@ write_object (Writer *writer, const CpsJsonNode *node, guint level)
   for (guint i = 0; i < node->n; i++)
     order[i] = &node->v.members[i];
   if (writer->canonical)
-    qsort (order, node->n, sizeof *order, compare_members);
+    {
+      /* Documents written by this library are often in order already. */
+      gboolean sorted = TRUE;
+      for (guint i = 1; sorted && i < node->n; i++)
+        sorted = compare_members (&order[i - 1], &order[i]) < 0;
+      if (!sorted)
+        qsort (order, node->n, sizeof *order, compare_members);
+    }
 
   g_string_append_c (writer->out, '{');
   for (guint i = 0; i < node->n; i++)
     {
+      gboolean mark = level == 0 && writer->mark_metadata && order[i]->key_len == 8 &&
+                      memcmp (order[i]->key, "metadata", 8) == 0;
+
+      if (mark)
+        writer->metadata_start = writer->out->len;
       if (i > 0)
         g_string_append_c (writer->out, ',');
       write_newline (writer, level + 1);
@@ -284,6 +301,9 @@ write_object (Writer *writer, const CpsJsonNode *node, guint level)
       g_string_append (writer->out, writer->indent ? ": " : ":");
       if (!write_node (writer, &order[i]->value, level + 1))
         return FALSE;
+      if (mark)
+        /* As the first member, the comma after it goes with it. */
+        writer->metadata_end = writer->out->len + (i == 0 && node->n > 1 ? 1 : 0);
     }
   write_newline (writer, level);
   g_string_append_c (writer->out, '}');
@@ -357,9 +377,32 @@ write_node (Writer *writer, const CpsJsonNode *node, guint level)
 gboolean
 cps_jcs_write (GString *out, const CpsJsonNode *node, GError **error)
 {
-  Writer writer = { out, TRUE, 0, error };
+  Writer writer = { out, TRUE, 0, error, FALSE, 0, 0 };
 
   return write_node (&writer, node, 0);
+}
+
+/**
+ * cps_jcs_write_document:
+ * @metadata_start: (out): where the top-level `metadata` member starts
+ * @metadata_end: (out): where it ends; equal to @metadata_start without one
+ *
+ * Appends the canonical form of a project document and reports the span
+ * of its `metadata` member with one separating comma, so that the content
+ * (the document without `metadata`) is the output with that span cut out:
+ * one pass gives both the payload's and the content's canonical bytes.
+ */
+gboolean
+cps_jcs_write_document (GString *out, const CpsJsonNode *document, gsize *metadata_start,
+                        gsize *metadata_end, GError **error)
+{
+  Writer writer = { out, TRUE, 0, error, TRUE, out->len, out->len };
+
+  if (!write_node (&writer, document, 0))
+    return FALSE;
+  *metadata_start = writer.metadata_start;
+  *metadata_end = writer.metadata_end;
+  return TRUE;
 }
 
 /**
@@ -394,7 +437,7 @@ char *
 cps_json_to_string (const CpsJsonNode *node, guint indent, gsize *length, GError **error)
 {
   g_autoptr (GString) out = g_string_sized_new (256);
-  Writer writer = { out, FALSE, indent, error };
+  Writer writer = { out, FALSE, indent, error, FALSE, 0, 0 };
 
   if (!write_node (&writer, node, 0))
     return NULL;
@@ -444,23 +487,15 @@ cps_checksum_json (const CpsJsonNode *node, GError **error)
 char *
 cps_checksum_content (const CpsJsonNode *document, GError **error)
 {
-  CpsJsonNode without;
-  g_autofree CpsJsonMember *members = NULL;
-  guint n = 0;
+  g_autoptr (GString) out = g_string_sized_new (4096);
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize start, end;
 
-  if (document->type != CPS_JSON_OBJECT)
-    return cps_checksum_json (document, error);
-
-  members = g_new (CpsJsonMember, MAX (document->n, 1));
-  for (guint i = 0; i < document->n; i++)
-    if (strcmp (document->v.members[i].key, "metadata") != 0 ||
-        document->v.members[i].key_len != 8)
-      members[n++] = document->v.members[i];
-
-  without = *document;
-  without.n = n;
-  without.v.members = members;
-  return cps_checksum_json (&without, error);
+  if (!cps_jcs_write_document (out, document, &start, &end, error))
+    return NULL;
+  g_checksum_update (checksum, (const guchar *) out->str, start);
+  g_checksum_update (checksum, (const guchar *) out->str + end, out->len - end);
+  return g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (checksum), NULL);
 }
 
 /**

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 gsize cps_jcs_format_number (double value, char buf[32]);
 void cps_jcs_append_string (GString *out, const char *s, gsize len);
 gboolean cps_jcs_write (GString *out, const CpsJsonNode *node, GError **error);
+gboolean cps_jcs_write_document (GString *out, const CpsJsonNode *document, gsize *metadata_start,
+                                 gsize *metadata_end, GError **error);
 char *cps_jcs_to_string (const CpsJsonNode *node, gsize *length, GError **error);
 int cps_jcs_compare_keys (const char *a, gsize a_len, const char *b, gsize b_len);
 

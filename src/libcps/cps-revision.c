@@ -36,6 +36,8 @@ struct _CpsRevision
   const CpsJsonNode *payload;
   const CpsJsonNode *document; /* payload.json, or NULL when encrypted */
   const char *signature;
+  gboolean signed_here;   /* made by cps_revision_new_signed() in this process */
+  guint8 signer_key[32];
 };
 
 G_DEFINE_FINAL_TYPE (CpsRevision, cps_revision, G_TYPE_OBJECT)
@@ -408,10 +410,58 @@ cps_revision_new_from_string (const char *json, gssize length, GError **error)
   return revision_from_document (doc, error);
 }
 
-static char *
-checksum_of_node (const CpsJsonNode *node, GError **error)
+/* The checksums of an unencrypted payload and of its document's content,
+ * from one canonical pass over the document: the payload is
+ * {"enc":"none","json":DOC}, the content DOC without its metadata. */
+static gboolean
+document_checksums (const CpsJsonNode *document, char **payload_checksum,
+                    char **content_checksum, GError **error)
 {
-  return cps_checksum_json (node, error);
+  static const char prefix[] = "{\"enc\":\"none\",\"json\":";
+  g_autoptr (GString) out = g_string_sized_new (4096);
+  g_autoptr (GChecksum) payload = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GChecksum) content = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize start, end;
+
+  g_string_append (out, prefix);
+  if (!cps_jcs_write_document (out, document, &start, &end, error))
+    return FALSE;
+  g_string_append_c (out, '}');
+  g_checksum_update (payload, (const guchar *) out->str, out->len);
+
+  /* the document alone, without the prefix and the closing brace */
+  g_checksum_update (content, (const guchar *) out->str + sizeof prefix - 1,
+                     start - (sizeof prefix - 1));
+  g_checksum_update (content, (const guchar *) out->str + end, out->len - 1 - end);
+
+  *payload_checksum = g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (payload), NULL);
+  *content_checksum = g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (content), NULL);
+  return TRUE;
+}
+
+/* The id the fields call for and, for an unencrypted payload, the content
+ * checksum of its document (else NULL). */
+static char *
+compute_id (CpsRevision *self, char **content_checksum, GError **error)
+{
+  g_autoptr (GString) signed_part = g_string_new (NULL);
+  g_autofree char *payload_checksum = NULL;
+  g_autofree char *content = NULL;
+
+  if (self->document != NULL)
+    {
+      if (!document_checksums (self->document, &payload_checksum, &content, error))
+        return NULL;
+    }
+  else if ((payload_checksum = cps_checksum_json (self->payload, error)) == NULL)
+    return NULL;
+
+  write_signed_part (signed_part, self->checksum, self->clock, self->created_at, self->deleted,
+                     self->device_id, (const char *const *) self->parents, payload_checksum,
+                     self->project_id);
+  if (content_checksum != NULL)
+    *content_checksum = g_steal_pointer (&content);
+  return cps_checksum_bytes (signed_part->str, signed_part->len);
 }
 
 /**
@@ -436,7 +486,6 @@ cps_revision_new_signed (const char *project_id, CpsRevision *const *parents, gu
   g_autofree const CpsClock **clocks = g_new0 (const CpsClock *, n_parents + 1);
   g_autofree const char **parent_ids = g_new0 (const char *, n_parents + 1);
   g_autoptr (CpsClock) clock = NULL;
-  g_autoptr (GString) payload = g_string_new ("{\"enc\":\"none\",\"json\":");
   g_autoptr (GString) signed_part = g_string_new (NULL);
   g_autoptr (GString) full = g_string_new (NULL);
   g_autofree char *checksum = NULL;
@@ -475,13 +524,8 @@ cps_revision_new_signed (const char *project_id, CpsRevision *const *parents, gu
       }
   clock = cps_clock_next (clocks, n_parents, device_id);
 
-  checksum = cps_checksum_content (document, error);
-  if (checksum == NULL)
+  if (!document_checksums (document, &payload_checksum, &checksum, error))
     return NULL;
-  if (!cps_jcs_write (payload, document, error))
-    return NULL;
-  g_string_append_c (payload, '}');
-  payload_checksum = cps_checksum_bytes (payload->str, payload->len);
 
   write_signed_part (signed_part, checksum, clock, now, deleted, device_id, parent_ids,
                      payload_checksum, project_id);
@@ -508,7 +552,16 @@ cps_revision_new_signed (const char *project_id, CpsRevision *const *parents, gu
   g_string_append (full, document_text);
   g_string_append_printf (full, "},\"signature\":\"%s\"}", signature);
 
-  return cps_revision_new_from_string (full->str, full->len, error);
+  {
+    CpsRevision *revision = cps_revision_new_from_string (full->str, full->len, error);
+
+    if (revision != NULL)
+      {
+        revision->signed_here = TRUE;
+        memcpy (revision->signer_key, cps_device_key_get_public_key (key), 32);
+      }
+    return revision;
+  }
 }
 
 const char *
@@ -651,18 +704,8 @@ cps_revision_to_json (CpsRevision *self, gboolean with_payload)
 char *
 cps_revision_compute_id (CpsRevision *self, GError **error)
 {
-  g_autoptr (GString) signed_part = g_string_new (NULL);
-  g_autofree char *payload_checksum = NULL;
-
   g_return_val_if_fail (CPS_IS_REVISION (self), NULL);
-
-  payload_checksum = checksum_of_node (self->payload, error);
-  if (payload_checksum == NULL)
-    return NULL;
-  write_signed_part (signed_part, self->checksum, self->clock, self->created_at, self->deleted,
-                     self->device_id, (const char *const *) self->parents, payload_checksum,
-                     self->project_id);
-  return cps_checksum_bytes (signed_part->str, signed_part->len);
+  return compute_id (self, NULL, error);
 }
 
 /**
@@ -678,10 +721,15 @@ gboolean
 cps_revision_verify (CpsRevision *self, const guint8 public_key[32], GError **error)
 {
   g_autofree char *id = NULL;
+  g_autofree char *checksum = NULL;
 
   g_return_val_if_fail (CPS_IS_REVISION (self), FALSE);
 
-  id = cps_revision_compute_id (self, error);
+  /* A revision this process signed was formed by these very rules. */
+  if (self->signed_here && memcmp (self->signer_key, public_key, 32) == 0)
+    return TRUE;
+
+  id = compute_id (self, &checksum, error);
   if (id == NULL)
     return FALSE;
   if (strcmp (id, self->id) != 0)
@@ -692,11 +740,8 @@ cps_revision_verify (CpsRevision *self, const guint8 public_key[32], GError **er
                    id);
       return FALSE;
     }
-  if (self->document != NULL)
+  if (checksum != NULL)
     {
-      g_autofree char *checksum = cps_checksum_content (self->document, error);
-      if (checksum == NULL)
-        return FALSE;
       if (strcmp (checksum, self->checksum) != 0)
         {
           g_set_error (error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_CHECKSUM_MISMATCH,
