@@ -19,7 +19,10 @@
 
 #include "cps-json.h"
 
-#define ARENA_BLOCK_SIZE (256 * 1024)
+/* Blocks start small, for the many tiny documents of revisions and tests,
+ * and double up to a size that suits 100 MB backups. */
+#define ARENA_FIRST_BLOCK (4 * 1024)
+#define ARENA_MAX_BLOCK (256 * 1024)
 
 typedef struct _ArenaBlock ArenaBlock;
 struct _ArenaBlock
@@ -38,6 +41,7 @@ struct _CpsJsonDocument
   gsize length;
   GDestroyNotify free_data;
   ArenaBlock *blocks;
+  gsize next_block_size;
   CpsJsonNode root;
   GPtrArray *bases; /* documents whose nodes this one borrows */
 };
@@ -79,7 +83,9 @@ arena_alloc (CpsJsonDocument *doc, gsize size)
   size = (size + 15) & ~(gsize) 15;
   if (block == NULL || block->size - block->used < size)
     {
-      gsize block_size = MAX (ARENA_BLOCK_SIZE, size);
+      gsize block_size = MAX (doc->next_block_size, size);
+
+      doc->next_block_size = MIN (doc->next_block_size * 2, ARENA_MAX_BLOCK);
 
       block = g_malloc (sizeof (ArenaBlock) + block_size + 16);
       block->used = (16 - (GPOINTER_TO_SIZE (block->data) & 15)) & 15;
@@ -878,6 +884,7 @@ document_new (char *data, gsize length, GDestroyNotify free_data)
   doc->data = data;
   doc->length = length;
   doc->free_data = free_data;
+  doc->next_block_size = ARENA_FIRST_BLOCK;
   doc->root.type = CPS_JSON_NULL;
   return doc;
 }

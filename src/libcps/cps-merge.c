@@ -413,7 +413,11 @@ item_index_build_by_content (ItemIndex *ix, const CpsJsonNode *array)
       key->hash = hash_value (key->item);
       key->occurrence = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
       g_hash_table_insert (seen, key, GUINT_TO_POINTER (key->occurrence + 1));
-      item_index_add (ix, i, &key->tag);
+      if (!item_index_add (ix, i, &key->tag))
+        {
+          item_index_clear (ix);
+          return FALSE;
+        }
     }
   return TRUE;
 }
