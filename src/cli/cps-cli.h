@@ -38,7 +38,9 @@ int cps_cmd_check (int argc, char **argv);
 int cps_cmd_diff (int argc, char **argv);
 int cps_cmd_merge (int argc, char **argv);
 
-CpsStore *cps_cli_open_store (void);
+CpsStore *cps_cli_open_store (const char *path);
+gboolean cps_cli_parse_entries (GOptionContext *context, const GOptionEntry *entries, int *argc,
+                                char ***argv);
 
 gboolean cps_cli_parse_options (GOptionContext *context, int *argc, char ***argv);
 void cps_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);

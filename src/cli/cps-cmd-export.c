@@ -41,9 +41,7 @@ cps_cmd_export_bundle (int argc, char **argv)
   CpsPlannerProject *project;
   gsize length;
 
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!cps_cli_parse_options (context, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (files == NULL || g_strv_length (files) != 1)
     {

@@ -88,9 +88,7 @@ cps_cmd_inspect (int argc, char **argv)
   guint width;
   g_autofree char *size_text = NULL;
 
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!cps_cli_parse_options (context, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (files == NULL || g_strv_length (files) != 1)
     {
@@ -183,9 +181,7 @@ cps_cmd_checksum (int argc, char **argv)
   GListModel *projects;
   int status = CPS_EXIT_OK;
 
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!cps_cli_parse_options (context, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (files == NULL || g_strv_length (files) != 1)
     {

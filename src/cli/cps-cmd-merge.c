@@ -43,26 +43,6 @@ side_clear (Side *side)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Side, side_clear)
 
 static gboolean
-parse (GOptionContext *context, const GOptionEntry *entries, int *argc, char ***argv)
-{
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  return cps_cli_parse_options (context, argc, argv);
-}
-
-static CpsStore *
-open_store (void)
-{
-  g_autofree char *path = store_path ? g_strdup (store_path) : cps_store_default_path ();
-  g_autoptr (GError) error = NULL;
-  CpsStore *store = cps_store_open (path, &error);
-
-  if (store == NULL)
-    cps_cli_error ("%s", error->message);
-  return store;
-}
-
-static gboolean
 load_file_side (const char *path, Side *side)
 {
   g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
@@ -106,7 +86,7 @@ load_store_side (CpsStore **store, const char *spec, Side *side)
   g_autoptr (CpsStoreProject) project = NULL;
   CpsRevision *revision;
 
-  if (*store == NULL && (*store = open_store ()) == NULL)
+  if (*store == NULL && (*store = cps_cli_open_store (store_path)) == NULL)
     return FALSE;
   if (at != NULL)
     *at++ = '\0';
@@ -216,7 +196,7 @@ cps_cmd_diff (int argc, char **argv)
                                     _("A and B are each a planner file, a local PROJECT or "
                                       "PROJECT@REVISION. Exit status: 0 identical, 1 "
                                       "different, 2 usage error."));
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 3)
     {
@@ -317,14 +297,14 @@ cps_cmd_merge (int argc, char **argv)
                                       "is written once every conflict has a choice. Exit "
                                       "status: 0 merged or nothing to merge, 1 conflicts "
                                       "remain, 2 usage error."));
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 2)
     {
       cps_cli_usage_error ("merge", _("Give exactly one project name or id."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   project = cps_store_find_project (store, argv[1], &error);
   if (project == NULL)

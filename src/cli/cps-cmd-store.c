@@ -21,26 +21,6 @@ static char *store_path;
   { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_path,                                            \
     N_("Use this store instead of the default (or $CPS_STORE)"), N_("FILE") }
 
-/**
- * cps_cli_open_store:
- *
- * Opens the store named by --store, $CPS_STORE or the default, reporting
- * failures on standard error.
- *
- * Returns: (transfer full) (nullable): the store
- */
-CpsStore *
-cps_cli_open_store (void)
-{
-  g_autofree char *path = store_path ? g_strdup (store_path) : cps_store_default_path ();
-  g_autoptr (GError) error = NULL;
-  CpsStore *store = cps_store_open (path, &error);
-
-  if (store == NULL)
-    cps_cli_error ("%s", error->message);
-  return store;
-}
-
 static CpsDeviceKey *
 load_device_key (void)
 {
@@ -50,14 +30,6 @@ load_device_key (void)
   if (key == NULL)
     cps_cli_error (_("This device’s signing key cannot be loaded: %s"), error->message);
   return key;
-}
-
-static gboolean
-parse (GOptionContext *context, const GOptionEntry *entries, int *argc, char ***argv)
-{
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  return cps_cli_parse_options (context, argc, argv);
 }
 
 /* Resolves PROJECT or PROJECT@REV into the project and a revision: the
@@ -131,14 +103,14 @@ cps_cmd_import (int argc, char **argv)
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   int status = CPS_EXIT_OK;
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (files == NULL || files[0] == NULL)
     {
       cps_cli_usage_error ("import", _("Give at least one file."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL || (key = load_device_key ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL || (key = load_device_key ()) == NULL)
     return CPS_EXIT_PROBLEMS;
 
   json_builder_begin_object (builder);
@@ -233,14 +205,14 @@ cps_cmd_projects (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc > 1)
     {
       cps_cli_usage_error ("projects", _("This command takes no arguments."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   projects = cps_store_list_projects (store, &error);
   if (projects == NULL)
@@ -321,14 +293,14 @@ cps_cmd_log (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 2)
     {
       cps_cli_usage_error ("log", _("Give exactly one project name or id."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   project = cps_store_find_project (store, argv[1], &error);
   if (project != NULL)
@@ -400,14 +372,14 @@ cps_cmd_show (int argc, char **argv)
   g_autoptr (CpsRevision) revision = NULL;
   g_autofree char *text = NULL;
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 2)
     {
       cps_cli_usage_error ("show", _("Give exactly one PROJECT or PROJECT@REVISION."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   if (!resolve_target (store, argv[1], &project, &revision))
     return CPS_EXIT_PROBLEMS;
@@ -455,14 +427,14 @@ cps_cmd_export (int argc, char **argv)
   g_autofree char *text = NULL;
   gsize length;
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 2 || output == NULL)
     {
       cps_cli_usage_error ("export", _("Give one PROJECT[@REVISION] and --output FILE."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   if (!resolve_target (store, argv[1], &project, &revision))
     return CPS_EXIT_PROBLEMS;
@@ -509,14 +481,14 @@ cps_cmd_backup (int argc, char **argv)
   g_autoptr (CpsStore) store = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc > 1)
     {
       cps_cli_usage_error ("backup", _("This command takes no arguments."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
 
   if (list)
@@ -566,7 +538,7 @@ cps_cmd_restore (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *path = store_path ? g_strdup (store_path) : cps_store_default_path ();
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc != 2)
     {
@@ -637,14 +609,14 @@ cps_cmd_check (int argc, char **argv)
   g_autoptr (CpsStoreCheck) check = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!parse (context, entries, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (argc > 1)
     {
       cps_cli_usage_error ("check", _("This command takes no arguments."));
       return CPS_EXIT_USAGE;
     }
-  if ((store = cps_cli_open_store ()) == NULL)
+  if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
   cps_cli_progress (_("Checking every revision…"));
   check = cps_store_check (store, NULL, &error);

@@ -102,12 +102,10 @@ cps_cmd_verify (int argc, char **argv)
   guint n_files, counts[4] = { 0 };
   int status = CPS_EXIT_OK;
 
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context,
                                     _("Exit status: 0 every file intact, 1 problems found, "
                                       "2 usage error or unreadable file."));
-  if (!cps_cli_parse_options (context, &argc, &argv))
+  if (!cps_cli_parse_entries (context, entries, &argc, &argv))
     return CPS_EXIT_USAGE;
   if (files == NULL || files[0] == NULL)
     {

@@ -28,6 +28,40 @@ cps_cli_parse_options (GOptionContext *context, int *argc, char ***argv)
   return TRUE;
 }
 
+/**
+ * cps_cli_parse_entries:
+ *
+ * Adds @entries to @context, translated, and parses the command line.
+ */
+gboolean
+cps_cli_parse_entries (GOptionContext *context, const GOptionEntry *entries, int *argc,
+                       char ***argv)
+{
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return cps_cli_parse_options (context, argc, argv);
+}
+
+/**
+ * cps_cli_open_store:
+ * @path: (nullable): the --store option; %NULL for $CPS_STORE or the default
+ *
+ * Opens the local store, reporting a failure on standard error.
+ *
+ * Returns: (transfer full) (nullable): the store
+ */
+CpsStore *
+cps_cli_open_store (const char *path)
+{
+  g_autofree char *resolved = path ? g_strdup (path) : cps_store_default_path ();
+  g_autoptr (GError) error = NULL;
+  CpsStore *store = cps_store_open (resolved, &error);
+
+  if (store == NULL)
+    cps_cli_error ("%s", error->message);
+  return store;
+}
+
 void
 cps_cli_usage_error (const char *command, const char *format, ...)
 {

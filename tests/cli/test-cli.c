@@ -12,27 +12,12 @@
 #include <glib/gstdio.h>
 
 #include "cps.h"
+#include "cli-run.h"
 
 #define BACKUP "cine_power_planner_backup_2025-03-01T14-05-09+01-00.json"
 #define BUNDLE "Night Exterior.json"
 
 static char *tmpdir;
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 static char *
 fixture (const char *name)
@@ -44,28 +29,12 @@ fixture (const char *name)
 static void
 run_cps (Run *run, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *arg;
+  g_autoptr (GSubprocessLauncher) launcher = run_launcher_new ();
   va_list args;
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("CPS"));
   va_start (args, run);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
+  run_cps_valist (launcher, run, args);
   va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char *const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                               &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  run->status = g_subprocess_get_exit_status (process);
-  g_test_message ("status %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
 }
 
 static guint

@@ -15,6 +15,7 @@
 
 #include "cps.h"
 #include "cps-store.h"
+#include "cli-run.h"
 
 #define BACKUP "cine_power_planner_backup_2025-03-01T14-05-09+01-00.json"
 #define BUNDLE "Night Exterior.json"
@@ -25,22 +26,6 @@ typedef struct
   char *store;
 } Fixture;
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static char *
 fixture_file (const char *name)
 {
@@ -50,32 +35,16 @@ fixture_file (const char *name)
 static void
 run_cps (Fixture *f, Run *run, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *arg;
+  g_autoptr (GSubprocessLauncher) launcher = run_launcher_new ();
   va_list args;
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("CPS"));
-  va_start (args, run);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
 
   g_subprocess_launcher_setenv (launcher, "CPS_STORE", f->store, TRUE);
   g_subprocess_launcher_setenv (launcher, "HOME", f->home, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", f->home, TRUE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  run->status = g_subprocess_get_exit_status (process);
-  g_test_message ("status %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
+  va_start (args, run);
+  run_cps_valist (launcher, run, args);
+  va_end (args);
 }
 
 static CpsJsonDocument *
