@@ -69,78 +69,117 @@ heads_have_checksum (GPtrArray *heads, const char *checksum)
   return FALSE;
 }
 
-static CpsImportedProject *
-import_project (CpsStore *store, CpsDeviceKey *key, CpsPlannerProject *project, GError **error)
+/* One project of the file on its way into the store. */
+typedef struct
+{
+  CpsPlannerProject *project;
+  CpsImportedProject *item;
+  CpsRevision *parent;   /* nullable */
+  CpsRevision *revision; /* built by sign_cb */
+  CpsDeviceKey *key;
+  GCancellable *cancellable;
+  GError *error;
+} Plan;
+
+static void
+plan_free (Plan *plan)
+{
+  g_clear_object (&plan->project);
+  g_clear_pointer (&plan->item, cps_imported_project_free);
+  g_clear_object (&plan->parent);
+  g_clear_object (&plan->revision);
+  g_clear_error (&plan->error);
+  g_free (plan);
+}
+
+/* Decides what happens to @plan's project, creating a new local project
+ * where needed: the only step that reads the store. */
+static gboolean
+plan_project (CpsStore *store, Plan *plan, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autoptr (CpsStoreProject) existing = NULL;
-  g_autoptr (CpsRevision) revision = NULL;
-  g_autoptr (CpsRevision) winner = NULL;
   g_autoptr (GPtrArray) heads = NULL;
-  CpsImportedProject *item = g_new0 (CpsImportedProject, 1);
-  const char *checksum = cps_planner_project_get_content_checksum (project);
-  g_autofree char *project_id = NULL;
+  CpsImportedProject *item = plan->item;
+  const char *checksum = cps_planner_project_get_content_checksum (plan->project);
 
-  item->name = g_strdup (cps_planner_project_get_name (project));
   if (checksum == NULL)
     {
       item->outcome = CPS_IMPORT_SKIPPED;
-      return item;
+      return TRUE;
     }
 
   existing = cps_store_find_project (store, item->name, &local_error);
-  if (existing == NULL && !g_error_matches (local_error, CPS_STORE_ERROR, CPS_STORE_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      cps_imported_project_free (item);
-      return NULL;
-    }
-  g_clear_error (&local_error);
-
   if (existing == NULL)
     {
-      project_id = g_uuid_string_random ();
-      if (!cps_store_add_project (store, project_id, item->name, error))
+      if (!g_error_matches (local_error, CPS_STORE_ERROR, CPS_STORE_ERROR_NOT_FOUND))
         {
-          cps_imported_project_free (item);
-          return NULL;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
         }
+      item->project_id = g_uuid_string_random ();
       item->outcome = CPS_IMPORT_ADDED;
-    }
-  else
-    {
-      project_id = g_strdup (existing->id);
-      heads = cps_store_get_heads (store, project_id, error);
-      if (heads == NULL)
-        {
-          cps_imported_project_free (item);
-          return NULL;
-        }
-      if (heads_have_checksum (heads, checksum))
-        {
-          item->project_id = g_steal_pointer (&project_id);
-          item->outcome = CPS_IMPORT_UNCHANGED;
-          return item;
-        }
-      winner = cps_store_get_display_winner (store, project_id, error);
-      if (winner == NULL && heads->len > 0)
-        {
-          cps_imported_project_free (item);
-          return NULL;
-        }
-      item->outcome = CPS_IMPORT_UPDATED;
+      return cps_store_add_project (store, item->project_id, item->name, error);
     }
 
-  revision = cps_revision_new_signed (project_id, winner ? &winner : NULL, winner ? 1 : 0, key,
-                                      NULL, cps_planner_project_get_root (project), FALSE, error);
-  if (revision == NULL || !cps_store_add_revision (store, revision, NULL, error))
+  item->project_id = g_strdup (existing->id);
+  heads = cps_store_get_heads (store, item->project_id, error);
+  if (heads == NULL)
+    return FALSE;
+  if (heads_have_checksum (heads, checksum))
     {
-      cps_imported_project_free (item);
-      return NULL;
+      item->outcome = CPS_IMPORT_UNCHANGED;
+      return TRUE;
     }
-  item->project_id = g_steal_pointer (&project_id);
-  item->revision_id = g_strdup (cps_revision_get_id (revision));
-  return item;
+  item->outcome = CPS_IMPORT_UPDATED;
+  if (heads->len == 0)
+    return TRUE;
+  plan->parent = cps_store_get_display_winner (store, item->project_id, error);
+  return plan->parent != NULL;
+}
+
+/* Builds and signs a plan's revision: pure computation (canonical JSON,
+ * SHA-256, Ed25519), so it runs on every core. */
+static void
+sign_cb (gpointer data, gpointer user_data)
+{
+  Plan *plan = data;
+
+  if (g_cancellable_set_error_if_cancelled (plan->cancellable, &plan->error))
+    return;
+  plan->revision = cps_revision_new_signed (plan->item->project_id,
+                                            plan->parent ? &plan->parent : NULL,
+                                            plan->parent ? 1 : 0, plan->key, NULL,
+                                            cps_planner_project_get_root (plan->project), FALSE,
+                                            &plan->error);
+}
+
+static gboolean
+sign_all (GPtrArray *plans, GError **error)
+{
+  GThreadPool *pool = g_thread_pool_new (sign_cb, NULL, MAX (1, (int) g_get_num_processors ()),
+                                         FALSE, error);
+
+  if (pool == NULL)
+    return FALSE;
+  for (guint i = 0; i < plans->len; i++)
+    {
+      Plan *plan = g_ptr_array_index (plans, i);
+      if (plan->item->outcome == CPS_IMPORT_ADDED || plan->item->outcome == CPS_IMPORT_UPDATED)
+        g_thread_pool_push (pool, plan, NULL);
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  for (guint i = 0; i < plans->len; i++)
+    {
+      Plan *plan = g_ptr_array_index (plans, i);
+      if (plan->error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&plan->error));
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /**
@@ -166,6 +205,7 @@ cps_store_import_file (CpsStore *store, CpsDeviceKey *key, CpsPlannerFile *file,
   guint n = g_list_model_get_n_items (projects);
   GFile *gfile = cps_planner_file_get_file (file);
   g_autofree char *path = gfile ? g_file_get_path (gfile) : NULL;
+  g_autoptr (GPtrArray) plans = NULL;
 
   if (cps_planner_file_get_document (file) == NULL)
     {
@@ -178,19 +218,39 @@ cps_store_import_file (CpsStore *store, CpsDeviceKey *key, CpsPlannerFile *file,
   if (!cps_store_ensure_device (store, key, error) || !cps_store_begin (store, error))
     return NULL;
 
+  /* Plan in order, sign in parallel, then store in order. */
+  plans = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr (CpsPlannerProject) project = g_list_model_get_item (projects, i);
-      CpsImportedProject *item;
+      Plan *plan = g_new0 (Plan, 1);
+
+      plan->project = g_list_model_get_item (projects, i);
+      plan->item = g_new0 (CpsImportedProject, 1);
+      plan->item->name = g_strdup (cps_planner_project_get_name (plan->project));
+      plan->key = key;
+      plan->cancellable = cancellable;
+      g_ptr_array_add (plans, plan);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+          !plan_project (store, plan, error))
+        goto failed;
+    }
+  if (!sign_all (plans, error))
+    goto failed;
+  for (guint i = 0; i < plans->len; i++)
+    {
+      Plan *plan = g_ptr_array_index (plans, i);
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto failed;
-      item = import_project (store, key, project, error);
-      if (item == NULL)
-        goto failed;
-      g_ptr_array_add (results, item);
+      if (plan->revision != NULL)
+        {
+          if (!cps_store_add_revision (store, plan->revision, NULL, error))
+            goto failed;
+          plan->item->revision_id = g_strdup (cps_revision_get_id (plan->revision));
+        }
+      g_ptr_array_add (results, g_steal_pointer (&plan->item));
       if (progress != NULL)
-        progress (i + 1, n, item->name, user_data);
+        progress (i + 1, n, cps_planner_project_get_name (plan->project), user_data);
     }
 
   if (!cps_store_record_import (store, path ? path : cps_planner_file_get_display_name (file),
