@@ -689,10 +689,10 @@ cps_store_verify_snapshot (const char *snapshot_path, GError **error)
       if (cps_json_node_get_type (stated) == CPS_JSON_NUMBER && stated->v.number != (double) size)
         {
           g_set_error (error, CPS_STORE_ERROR, CPS_STORE_ERROR_CORRUPT,
-                       _("The snapshot “%s” is damaged: it is %" G_GINT64_FORMAT " bytes long "
-                         "but was %.0f bytes when it was taken (truncated or overwritten). It "
-                         "was not restored and nothing was changed; choose another snapshot."),
-                       snapshot_path, size, stated->v.number);
+                       _("The snapshot “%s” is damaged: it is %.0f bytes long but was %.0f "
+                         "bytes when it was taken (truncated or overwritten). It was not "
+                         "restored and nothing was changed; choose another snapshot."),
+                       snapshot_path, (double) size, stated->v.number);
           return FALSE;
         }
     }
