@@ -31,6 +31,10 @@ get_window (CpsApplication *self)
 
   if (CPS_IS_WINDOW (window))
     return CPS_WINDOW (window);
+  /* A comparison window may be the active one: use the main window behind it. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (CPS_IS_WINDOW (l->data))
+      return CPS_WINDOW (l->data);
   return cps_window_new (self);
 }
 
@@ -97,7 +101,9 @@ about_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
                         "version", PACKAGE_VERSION,
                         "comments", _("Check and browse Cine Power Planner backups and project "
                                       "bundles: every project with its content checksum, its "
-                                      "automatic backups and a clear list of problems."),
+                                      "automatic backups and a clear list of problems. Import "
+                                      "them into the local store, where every change is kept "
+                                      "as a signed revision, and compare any two."),
                         "copyright", _("© 2025 The Cine Power Sync contributors"),
                         "license-type", GTK_LICENSE_GPL_3_0,
                         /* Translators: put your names here, one per line */
@@ -155,6 +161,12 @@ cps_application_startup (GApplication *application)
                                          (const char *[]) { "F1", NULL });
   gtk_application_set_accels_for_action (gtk_application, "win.open",
                                          (const char *[]) { "<Control>o", NULL });
+  gtk_application_set_accels_for_action (gtk_application, "win.import",
+                                         (const char *[]) { "<Control>i", NULL });
+  gtk_application_set_accels_for_action (gtk_application, "win.compare",
+                                         (const char *[]) { "<Control>d", NULL });
+  gtk_application_set_accels_for_action (gtk_application, "win.reload",
+                                         (const char *[]) { "F5", NULL });
 }
 
 static void

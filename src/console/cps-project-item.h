@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "cps.h"
+#include "cps-store.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,11 @@ G_DECLARE_FINAL_TYPE (CpsProjectItem, cps_project_item, CPS, PROJECT_ITEM, GObje
 CpsProjectItem *cps_project_item_new (GFile *location, CpsPlannerFile *file,
                                       CpsPlannerProject *project);
 CpsProjectItem *cps_project_item_new_for_error (GFile *location, const GError *error);
+CpsProjectItem *cps_project_item_new_for_store_project (const char *store_path,
+                                                        const CpsStoreProject *project,
+                                                        CpsRevision *winner);
+CpsProjectItem *cps_project_item_new_for_store_error (const char *store_path,
+                                                      const GError *error);
 
 GFile *cps_project_item_get_location (CpsProjectItem *self);
 CpsPlannerFile *cps_project_item_get_file (CpsProjectItem *self);
@@ -25,10 +31,16 @@ const char *cps_project_item_get_source_name (CpsProjectItem *self);
 const char *cps_project_item_get_kind_label (CpsProjectItem *self);
 const char *cps_project_item_get_checksum (CpsProjectItem *self);
 guint cps_project_item_get_auto_backup_count (CpsProjectItem *self);
+guint cps_project_item_get_revision_count (CpsProjectItem *self);
 GPtrArray *cps_project_item_get_findings (CpsProjectItem *self);
 guint cps_project_item_get_n_file_findings (CpsProjectItem *self);
 const char *cps_project_item_get_error_message (CpsProjectItem *self);
 gboolean cps_project_item_is_readable (CpsProjectItem *self);
+gboolean cps_project_item_is_local (CpsProjectItem *self);
+const CpsStoreProject *cps_project_item_get_store_project (CpsProjectItem *self);
+CpsRevision *cps_project_item_get_revision (CpsProjectItem *self);
+const GError *cps_project_item_get_store_error (CpsProjectItem *self);
+char *cps_project_item_dup_key (CpsProjectItem *self);
 guint cps_project_item_count (CpsProjectItem *self, CpsSeverity severity);
 CpsSeverity cps_project_item_get_status (CpsProjectItem *self);
 char *cps_project_item_dup_status_label (CpsProjectItem *self);

@@ -2,8 +2,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The detail pane: what the selected row holds, in four pages (a summary in
- * the planner's own terms, the problems with their JSON paths, the raw JSON
- * and the project's automatic backups).
+ * the planner's own terms, the problems with their JSON paths, the raw JSON,
+ * and the project's automatic backups or, for a local project, its revision
+ * history, read from the store in a worker thread).
  */
 
 #define G_LOG_DOMAIN "cps-project-view"
@@ -11,11 +12,13 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "cps-project-view.h"
+#include "cps-store.h"
 
 /* More than this in a GtkTextView makes scrolling sluggish; the CLI shows
  * the whole document. */
@@ -41,6 +44,7 @@ struct _CpsProjectView
   GtkStackPage *backups_page;
   GtkBox *summary_box;
   GtkStack *problems_stack;
+  AdwStatusPage *problems_status_page;
   GtkBox *problems_box;
   GtkStack *raw_stack;
   AdwStatusPage *raw_status_page;
@@ -50,11 +54,24 @@ struct _CpsProjectView
   GtkStack *backups_stack;
   AdwStatusPage *backups_status_page;
   GtkBox *backups_box;
+  GtkStackPage *history_page;
+  GtkStack *history_stack;
+  AdwStatusPage *history_status_page;
+  GtkListView *history_view;
 
   /* Owned */
   CpsProjectItem *item;
   gboolean raw_loaded;
+  GListStore *revisions; /* CpsRevision, newest first */
+  GtkMultiSelection *revision_selection;
+  GCancellable *history_cancellable;
 };
+
+typedef struct
+{
+  char *store_path;
+  char *project_id;
+} HistoryData;
 
 G_DEFINE_FINAL_TYPE (CpsProjectView, cps_project_view, GTK_TYPE_WIDGET)
 
@@ -62,10 +79,19 @@ enum
 {
   PROP_0,
   PROP_ITEM,
+  PROP_N_SELECTED_REVISIONS,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static void
+history_data_free (HistoryData *data)
+{
+  g_free (data->store_path);
+  g_free (data->project_id);
+  g_free (data);
+}
 
 static void
 clear_box (GtkBox *box)
@@ -285,6 +311,33 @@ format_time (GDateTime *time)
   return g_date_time_format (time, _("%Y-%m-%d %H:%M:%S"));
 }
 
+/* An RFC 3339 time in local time, as people read it. */
+static char *
+format_rfc3339 (const char *text)
+{
+  g_autoptr (GDateTime) time = NULL;
+  g_autoptr (GDateTime) local = NULL;
+
+  if (text == NULL)
+    return NULL;
+  time = g_date_time_new_from_iso8601 (text, NULL);
+  if (time == NULL)
+    return g_strdup (text);
+  local = g_date_time_to_local (time);
+  return format_time (local);
+}
+
+/* “sha256:0123…” as its first @n hex digits. */
+static char *
+short_id (const char *id, guint n)
+{
+  if (id == NULL)
+    return NULL;
+  if (g_str_has_prefix (id, CPS_CHECKSUM_PREFIX))
+    id += strlen (CPS_CHECKSUM_PREFIX);
+  return g_strndup (id, n);
+}
+
 static char *
 format_json_value (const CpsJsonNode *node)
 {
@@ -354,9 +407,12 @@ add_file_contents_group (CpsProjectView *self, CpsPlannerFile *file)
       add_json_row (group, _("Baseline"), cps_json_object_get (baseline, "label"));
       add_json_row (group, _("App version"), cps_json_object_get (root, "appVersion"));
       add_json_row (group, _("Differences"), cps_json_object_get (summary, "totalDifferences"));
-      add_json_row (group, _("Added"), cps_json_object_get (summary, "added"));
-      add_json_row (group, _("Removed"), cps_json_object_get (summary, "removed"));
-      add_json_row (group, _("Changed"), cps_json_object_get (summary, "updated"));
+      /* Translators: counts of differences in a version comparison log */
+      add_json_row (group, C_("differences", "Added"), cps_json_object_get (summary, "added"));
+      add_json_row (group, C_("differences", "Removed"),
+                    cps_json_object_get (summary, "removed"));
+      add_json_row (group, C_("differences", "Changed"),
+                    cps_json_object_get (summary, "updated"));
       add_json_row (group, _("Note"), cps_json_object_get (root, "note"));
       break;
 
@@ -457,6 +513,53 @@ add_integrity_group (CpsProjectView *self, CpsProjectItem *item)
                  "monospace");
 }
 
+/* A local project: its place in the store and its display winner. */
+static void
+add_local_integrity_group (CpsProjectView *self, CpsProjectItem *item)
+{
+  const CpsStoreProject *project = cps_project_item_get_store_project (item);
+  CpsRevision *revision = cps_project_item_get_revision (item);
+  g_autofree char *revisions = g_strdup_printf ("%u", project->revision_count);
+  g_autofree char *heads = g_strdup_printf ("%u", g_strv_length (project->heads));
+  AdwPreferencesGroup *group;
+
+  group = add_group (self->summary_box, _("Integrity"),
+                     _("Every change is a signed revision that is never altered. The shown "
+                       "revision is the display winner: the newest of the project’s heads."));
+  add_value_row (group, _("Content checksum"), project->checksum, "monospace");
+  add_value_row (group, _("Shown revision"), revision ? cps_revision_get_id (revision) : NULL,
+                 "monospace");
+  if (revision != NULL)
+    {
+      g_autofree char *when = format_rfc3339 (cps_revision_get_created_at (revision));
+      add_value_row (group, _("Saved"), when, NULL);
+      add_value_row (group, _("By device"), cps_revision_get_device_id (revision), "monospace");
+    }
+  add_value_row (group, _("Revisions"), revisions, "numeric");
+  add_value_row (group, _("Heads"), heads, "numeric");
+}
+
+static void
+add_store_group (CpsProjectView *self, CpsProjectItem *item)
+{
+  const CpsStoreProject *project = cps_project_item_get_store_project (item);
+  g_autofree char *path = g_file_get_parse_name (cps_project_item_get_location (item));
+  AdwPreferencesGroup *group;
+
+  group = add_group (self->summary_box, _("Local Store"), NULL);
+  if (project != NULL)
+    {
+      g_autofree char *added = format_rfc3339 (project->created_at);
+      g_autofree char *changed = format_rfc3339 (project->updated_at);
+
+      add_value_row (group, _("Project ID"), project->id, "monospace");
+      /* Translators: when the project was added to the local store */
+      add_value_row (group, C_("date", "Added"), added, NULL);
+      add_value_row (group, _("Last changed"), changed, NULL);
+    }
+  add_value_row (group, _("Store file"), path, NULL);
+}
+
 static void
 add_file_group (CpsProjectView *self, CpsProjectItem *item)
 {
@@ -500,9 +603,18 @@ update_summary (CpsProjectView *self)
     add_planner_summary (self, project);
   else if (file != NULL)
     add_file_contents_group (self, file);
-  if (file != NULL)
-    add_integrity_group (self, item);
-  add_file_group (self, item);
+  if (cps_project_item_is_local (item))
+    {
+      if (cps_project_item_get_store_project (item) != NULL)
+        add_local_integrity_group (self, item);
+      add_store_group (self, item);
+    }
+  else
+    {
+      if (file != NULL)
+        add_integrity_group (self, item);
+      add_file_group (self, item);
+    }
   add_problems_preview (self, item, TRUE);
 }
 
@@ -519,7 +631,12 @@ update_problems (CpsProjectView *self)
 
   if (n_own > 0)
     {
-      AdwPreferencesGroup *group = add_group (self->problems_box, _("In This Project"), NULL);
+      AdwPreferencesGroup *group = add_group (
+        self->problems_box,
+        cps_project_item_is_local (item) && cps_project_item_get_store_project (item) == NULL
+          ? _("In the Local Store")
+          : _("In This Project"),
+        NULL);
       add_rest_note (group, n_own, add_finding_rows (group, findings, 0, n_own, PROBLEMS_MAX_ROWS));
     }
   if (n_file > 0)
@@ -535,6 +652,10 @@ update_problems (CpsProjectView *self)
                      add_finding_rows (group, findings, n_own, n_file, PROBLEMS_MAX_ROWS));
     }
 
+  adw_status_page_set_description (self->problems_status_page,
+                                   cps_project_item_is_local (item)
+                                     ? _("Nothing in this local project needs attention.")
+                                     : _("The file reads as the planner wrote it."));
   gtk_stack_set_visible_child_name (self->problems_stack, findings->len > 0 ? "list" : "none");
 
   n_attention = cps_project_item_count (item, CPS_SEVERITY_ERROR)
@@ -631,6 +752,248 @@ update_backups (CpsProjectView *self)
   gtk_stack_set_visible_child_name (self->backups_stack, "list");
 }
 
+/* History */
+
+static void
+history_thread (GTask *task, gpointer source_object, gpointer task_data,
+                GCancellable *cancellable)
+{
+  HistoryData *data = task_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStore) store = cps_store_open (data->store_path, &error);
+  g_autoptr (GPtrArray) revisions = NULL;
+
+  if (store != NULL)
+    revisions = cps_store_list_revisions (store, data->project_id, &error);
+  if (revisions == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* Newest first. */
+  for (guint i = 0, j = revisions->len; i + 1 < j; i++, j--)
+    {
+      gpointer revision = revisions->pdata[i];
+      revisions->pdata[i] = revisions->pdata[j - 1];
+      revisions->pdata[j - 1] = revision;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&revisions), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+history_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CpsProjectView *self = CPS_PROJECT_VIEW (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) revisions = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* Another row was selected meanwhile. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->history_cancellable);
+  if (revisions == NULL)
+    {
+      adw_status_page_set_title (self->history_status_page, _("History Not Available"));
+      adw_status_page_set_description (self->history_status_page, error->message);
+      gtk_stack_set_visible_child_name (self->history_stack, "none");
+      return;
+    }
+  if (revisions->len == 0)
+    {
+      adw_status_page_set_title (self->history_status_page, _("No Revisions"));
+      adw_status_page_set_description (self->history_status_page,
+                                       _("Nothing has been saved in this project yet."));
+      gtk_stack_set_visible_child_name (self->history_stack, "none");
+      return;
+    }
+  g_list_store_splice (self->revisions, 0,
+                       g_list_model_get_n_items (G_LIST_MODEL (self->revisions)),
+                       revisions->pdata, revisions->len);
+  gtk_stack_set_visible_child_name (self->history_stack, "list");
+}
+
+static void
+update_history (CpsProjectView *self)
+{
+  const CpsStoreProject *project = NULL;
+  g_autoptr (GTask) task = NULL;
+  HistoryData *data;
+
+  if (self->history_cancellable != NULL)
+    g_cancellable_cancel (self->history_cancellable);
+  g_clear_object (&self->history_cancellable);
+  g_list_store_remove_all (self->revisions);
+
+  if (self->item != NULL)
+    project = cps_project_item_get_store_project (self->item);
+  if (project == NULL)
+    return;
+
+  gtk_stack_set_visible_child_name (self->history_stack, "loading");
+  self->history_cancellable = g_cancellable_new ();
+  data = g_new0 (HistoryData, 1);
+  data->store_path = g_file_get_path (cps_project_item_get_location (self->item));
+  data->project_id = g_strdup (project->id);
+
+  task = g_task_new (self, self->history_cancellable, history_loaded_cb, NULL);
+  g_task_set_source_tag (task, update_history);
+  g_task_set_task_data (task, data, (GDestroyNotify) history_data_free);
+  g_task_run_in_thread (task, history_thread);
+}
+
+static gboolean
+is_head (CpsProjectView *self, CpsRevision *revision)
+{
+  const CpsStoreProject *project = cps_project_item_get_store_project (self->item);
+
+  return project != NULL && project->heads != NULL
+         && g_strv_contains ((const char *const *) project->heads,
+                             cps_revision_get_id (revision));
+}
+
+static GtkWidget *
+create_tag (const char *text, const char *style_class, const char *tooltip)
+{
+  GtkWidget *tag = gtk_label_new (text);
+
+  gtk_widget_add_css_class (tag, "history-tag");
+  gtk_widget_add_css_class (tag, style_class);
+  gtk_widget_set_tooltip_text (tag, tooltip);
+  gtk_widget_set_valign (tag, GTK_ALIGN_CENTER);
+  return tag;
+}
+
+/* A caption (“Device”) and its value, in monospace. */
+static GtkWidget *
+add_history_field (GtkBox *box, const char *caption)
+{
+  GtkWidget *title = gtk_label_new (caption);
+  GtkWidget *value = gtk_label_new (NULL);
+
+  gtk_widget_add_css_class (title, "dim-label");
+  gtk_widget_add_css_class (title, "caption");
+  gtk_widget_add_css_class (value, "monospace");
+  gtk_widget_add_css_class (value, "caption");
+  gtk_label_set_single_line_mode (GTK_LABEL (value), TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_margin_end (value, 8);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (value), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                  title, NULL, -1);
+  gtk_box_append (box, title);
+  gtk_box_append (box, value);
+  return value;
+}
+
+/* A revision in two lines: when, with its markers; then who, what and what
+ * it builds on. */
+static void
+setup_revision_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
+                       CpsProjectView *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 3);
+  GtkWidget *first = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *second = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
+  GtkWidget *time = gtk_label_new (NULL);
+  GtkWidget *tags = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
+
+  gtk_label_set_xalign (GTK_LABEL (time), 0.0);
+  gtk_widget_add_css_class (time, "heading");
+  gtk_widget_add_css_class (time, "numeric");
+  gtk_box_append (GTK_BOX (first), time);
+  gtk_box_append (GTK_BOX (first), tags);
+  gtk_box_append (GTK_BOX (box), first);
+
+  /* Translators: in a revision's line of the history, the device that saved it */
+  g_object_set_data (G_OBJECT (box), "device", add_history_field (GTK_BOX (second), _("Device")));
+  /* Translators: in a revision's line of the history, its content checksum */
+  g_object_set_data (G_OBJECT (box), "content", add_history_field (GTK_BOX (second), _("Content")));
+  /* Translators: in a revision's line of the history, the revisions it builds on */
+  g_object_set_data (G_OBJECT (box), "parents", add_history_field (GTK_BOX (second), _("Parents")));
+  gtk_box_append (GTK_BOX (box), second);
+
+  g_object_set_data (G_OBJECT (box), "time", time);
+  g_object_set_data (G_OBJECT (box), "tags", tags);
+  gtk_widget_add_css_class (box, "history-row");
+  gtk_list_item_set_child (list_item, box);
+}
+
+static void
+bind_revision_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
+                      CpsProjectView *self)
+{
+  CpsRevision *revision = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkLabel *time = g_object_get_data (G_OBJECT (box), "time");
+  GtkBox *tags = g_object_get_data (G_OBJECT (box), "tags");
+  GtkLabel *device = g_object_get_data (G_OBJECT (box), "device");
+  GtkLabel *content = g_object_get_data (G_OBJECT (box), "content");
+  GtkLabel *parents_label = g_object_get_data (G_OBJECT (box), "parents");
+  CpsRevision *winner = cps_project_item_get_revision (self->item);
+  const CpsStoreProject *project = cps_project_item_get_store_project (self->item);
+  const char *const *parents = cps_revision_get_parents (revision);
+  const char *device_id = cps_revision_get_device_id (revision);
+  const char *checksum = cps_revision_get_checksum (revision);
+  g_autofree char *when = format_rfc3339 (cps_revision_get_created_at (revision));
+  /* Translators: the tooltip of a revision's time: its id and its exact time */
+  g_autofree char *time_tooltip = g_strdup_printf (_("Revision %s\nSaved %s"),
+                                                   cps_revision_get_id (revision),
+                                                   cps_revision_get_created_at (revision));
+  g_autofree char *short_device = g_strndup (device_id, 8);
+  g_autofree char *short_checksum = short_id (checksum, 12);
+  g_autoptr (GString) shown = g_string_new (NULL);
+  g_autoptr (GString) tooltip = g_string_new (NULL);
+
+  gtk_label_set_text (time, when);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (time), time_tooltip);
+  gtk_label_set_text (device, short_device);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (device), device_id);
+  gtk_label_set_text (content, short_checksum);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (content), checksum);
+
+  for (guint i = 0; parents != NULL && parents[i] != NULL; i++)
+    {
+      g_autofree char *id = short_id (parents[i], 8);
+
+      if (i > 0)
+        {
+          g_string_append (shown, " ");
+          g_string_append_c (tooltip, '\n');
+        }
+      g_string_append (shown, id);
+      g_string_append (tooltip, parents[i]);
+    }
+  if (shown->len == 0)
+    {
+      /* Translators: the parents of a project's first revision */
+      gtk_label_set_text (parents_label, C_("parents", "None"));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (parents_label), _("The project’s first revision"));
+    }
+  else
+    {
+      gtk_label_set_text (parents_label, shown->str);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (parents_label), tooltip->str);
+    }
+
+  clear_box (tags);
+  if (is_head (self, revision))
+    gtk_box_append (tags, create_tag (C_("revision", "Head"), "accent",
+                                      _("No revision builds on this one yet")));
+  if (project != NULL && project->conflicted && winner != NULL
+      && g_str_equal (cps_revision_get_id (winner), cps_revision_get_id (revision)))
+    gtk_box_append (tags, create_tag (C_("revision", "Shown"), "success",
+                                      _("The display winner: what the summary shows")));
+  if (cps_revision_get_deleted (revision))
+    gtk_box_append (tags, create_tag (C_("revision", "Deleted"), "error",
+                                      _("This revision deletes the project")));
+}
+
+static void
+revision_selection_changed_cb (CpsProjectView *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SELECTED_REVISIONS]);
+}
+
 static void
 load_raw_json (CpsProjectView *self)
 {
@@ -649,12 +1012,18 @@ load_raw_json (CpsProjectView *self)
   if (root == NULL)
     {
       gtk_text_buffer_set_text (buffer, "", 0);
-      adw_status_page_set_description (
-        self->raw_status_page,
-        cps_project_item_is_readable (self->item)
-          ? _("The file is not valid JSON, so there is no document to show. The Problems page "
-              "says where it breaks.")
-          : _("The file could not be read."));
+      const char *description;
+
+      if (cps_project_item_get_store_project (self->item) != NULL)
+        description = _("The local project has no readable revision to show.");
+      else if (cps_project_item_is_local (self->item))
+        description = _("The local store could not be opened.");
+      else if (cps_project_item_is_readable (self->item))
+        description = _("The file is not valid JSON, so there is no document to show. The "
+                        "Problems page says where it breaks.");
+      else
+        description = _("The file could not be read.");
+      adw_status_page_set_description (self->raw_status_page, description);
       gtk_stack_set_visible_child_name (self->raw_stack, "none");
       return;
     }
@@ -668,9 +1037,26 @@ load_raw_json (CpsProjectView *self)
       return;
     }
 
-  if (cps_project_item_get_project (self->item) != NULL
-      && cps_planner_file_get_kind (cps_project_item_get_file (self->item))
-           == CPS_PLANNER_KIND_FULL_BACKUP)
+  if (cps_project_item_get_store_project (self->item) != NULL)
+    {
+      const CpsStoreProject *project = cps_project_item_get_store_project (self->item);
+      CpsRevision *revision = cps_project_item_get_revision (self->item);
+      g_autofree char *id = short_id (cps_revision_get_id (revision), 12);
+
+      if (project->conflicted)
+        g_string_append_printf (note,
+                                ngettext ("Revision %s, the display winner of the project’s %u "
+                                          "head.",
+                                          "Revision %s, the display winner of the project’s %u "
+                                          "heads.",
+                                          g_strv_length (project->heads)),
+                                id, g_strv_length (project->heads));
+      else
+        g_string_append_printf (note, _("Revision %s, the project’s latest."), id);
+    }
+  else if (cps_project_item_get_project (self->item) != NULL
+           && cps_planner_file_get_kind (cps_project_item_get_file (self->item))
+                == CPS_PLANNER_KIND_FULL_BACKUP)
     g_string_append (note, _("The project as a project bundle, derived from the full backup: "
                              "every key of its setup and project entries, unchanged."));
 
@@ -706,7 +1092,17 @@ update_header (CpsProjectView *self)
 
   gtk_label_set_text (self->title_label, cps_project_item_get_name (item));
 
-  if (cps_project_item_get_project (item) != NULL)
+  if (cps_project_item_get_store_project (item) != NULL)
+    {
+      guint n = cps_project_item_get_revision_count (item);
+      /* Translators: the subtitle of a local project */
+      subtitle = g_strdup_printf (ngettext ("Local project · %u revision",
+                                            "Local project · %u revisions", n),
+                                  n);
+    }
+  else if (cps_project_item_is_local (item))
+    subtitle = g_strdup (_("Local store · Could not be opened"));
+  else if (cps_project_item_get_project (item) != NULL)
     /* Translators: the kind of file and its name, e.g. “Full backup · backup.json” */
     subtitle = g_strdup_printf (_("%s · %s"), kind, cps_project_item_get_source_name (item));
   else if (cps_project_item_is_readable (item))
@@ -722,6 +1118,7 @@ update_header (CpsProjectView *self)
   gtk_widget_remove_css_class (self->status_box, "error");
   gtk_widget_remove_css_class (self->status_box, "warning");
   gtk_widget_remove_css_class (self->status_box, "success");
+  gtk_widget_remove_css_class (self->status_box, "dim-label");
   gtk_widget_add_css_class (self->status_box, cps_project_item_get_status_style_class (item));
 }
 
@@ -745,7 +1142,14 @@ cps_project_view_dispose (GObject *object)
 {
   CpsProjectView *self = CPS_PROJECT_VIEW (object);
 
+  if (self->history_cancellable != NULL)
+    g_cancellable_cancel (self->history_cancellable);
+  g_clear_object (&self->history_cancellable);
+  if (self->revision_selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->revision_selection, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CPS_TYPE_PROJECT_VIEW);
+  g_clear_object (&self->revision_selection);
+  g_clear_object (&self->revisions);
   g_clear_object (&self->item);
 
   G_OBJECT_CLASS (cps_project_view_parent_class)->dispose (object);
@@ -761,6 +1165,9 @@ cps_project_view_get_property (GObject *object, guint prop_id, GValue *value,
     {
     case PROP_ITEM:
       g_value_set_object (value, self->item);
+      break;
+    case PROP_N_SELECTED_REVISIONS:
+      g_value_set_uint (value, cps_project_view_get_n_selected_revisions (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -796,6 +1203,14 @@ cps_project_view_class_init (CpsProjectViewClass *klass)
   properties[PROP_ITEM] =
     g_param_spec_object ("item", NULL, NULL, CPS_TYPE_PROJECT_ITEM,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * CpsProjectView:n-selected-revisions:
+   *
+   * How many revisions are selected in the history (two can be compared).
+   */
+  properties[PROP_N_SELECTED_REVISIONS] =
+    g_param_spec_uint ("n-selected-revisions", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -812,6 +1227,7 @@ cps_project_view_class_init (CpsProjectViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, backups_page);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, summary_box);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, problems_stack);
+  gtk_widget_class_bind_template_child (widget_class, CpsProjectView, problems_status_page);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, problems_box);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, raw_stack);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, raw_status_page);
@@ -821,7 +1237,13 @@ cps_project_view_class_init (CpsProjectViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, backups_stack);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, backups_status_page);
   gtk_widget_class_bind_template_child (widget_class, CpsProjectView, backups_box);
+  gtk_widget_class_bind_template_child (widget_class, CpsProjectView, history_page);
+  gtk_widget_class_bind_template_child (widget_class, CpsProjectView, history_stack);
+  gtk_widget_class_bind_template_child (widget_class, CpsProjectView, history_status_page);
+  gtk_widget_class_bind_template_child (widget_class, CpsProjectView, history_view);
   gtk_widget_class_bind_template_callback (widget_class, visible_page_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, setup_revision_row_cb);
+  gtk_widget_class_bind_template_callback (widget_class, bind_revision_row_cb);
 
   gtk_widget_class_install_action (widget_class, "view.show-page", "s", show_page_action);
 
@@ -835,6 +1257,15 @@ cps_project_view_init (CpsProjectView *self)
   GtkLayoutManager *layout;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->revisions = g_list_store_new (CPS_TYPE_REVISION);
+  self->revision_selection =
+    gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->revisions)));
+  g_signal_connect_object (self->revision_selection, "selection-changed",
+                           G_CALLBACK (revision_selection_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->revision_selection, "items-changed",
+                           G_CALLBACK (revision_selection_changed_cb), self, G_CONNECT_SWAPPED);
+  gtk_list_view_set_model (self->history_view, GTK_SELECTION_MODEL (self->revision_selection));
 
   /* Equal-width tabs would make the pane needlessly wide. */
   layout = gtk_widget_get_layout_manager (GTK_WIDGET (self->switcher));
@@ -881,14 +1312,26 @@ cps_project_view_set_item (CpsProjectView *self, CpsProjectItem *item)
       clear_box (self->summary_box);
       clear_box (self->problems_box);
       clear_box (self->backups_box);
+      update_history (self);
       gtk_stack_set_visible_child_name (self->stack, "none");
     }
   else
     {
+      gboolean local = cps_project_item_get_store_project (item) != NULL;
+      const char *page = gtk_stack_get_visible_child_name (self->view_stack);
+
+      /* A local project has a history instead of automatic backups. */
+      gtk_stack_page_set_visible (self->backups_page, !cps_project_item_is_local (item));
+      gtk_stack_page_set_visible (self->history_page, local);
+      if ((g_strcmp0 (page, "history") == 0 && !local)
+          || (g_strcmp0 (page, "backups") == 0 && cps_project_item_is_local (item)))
+        gtk_stack_set_visible_child_name (self->view_stack, "summary");
+
       update_header (self);
       update_summary (self);
       update_problems (self);
       update_backups (self);
+      update_history (self);
       visible_page_changed_cb (self);
       gtk_stack_set_visible_child_name (self->stack, "item");
     }
@@ -899,8 +1342,8 @@ cps_project_view_set_item (CpsProjectView *self, CpsProjectItem *item)
 /**
  * cps_project_view_get_page:
  *
- * Returns: the name of the page shown: “summary”, “problems”, “raw” or
- *   “backups”
+ * Returns: the name of the page shown: “summary”, “problems”, “raw”,
+ *   “backups” or “history”
  */
 const char *
 cps_project_view_get_page (CpsProjectView *self)
@@ -912,13 +1355,95 @@ cps_project_view_get_page (CpsProjectView *self)
 void
 cps_project_view_set_page (CpsProjectView *self, const char *page)
 {
+  GtkWidget *child;
+
   g_return_if_fail (CPS_IS_PROJECT_VIEW (self));
   g_return_if_fail (page != NULL);
 
-  if (gtk_stack_get_child_by_name (self->view_stack, page) == NULL)
+  child = gtk_stack_get_child_by_name (self->view_stack, page);
+  if (child == NULL)
     {
       g_warning ("No page named “%s” in the project view", page);
       return;
     }
+  /* The fourth page is the backups of a file's project, or the history of a
+   * local project: asking for one shows whichever there is. */
+  if (!gtk_stack_page_get_visible (gtk_stack_get_page (self->view_stack, child)))
+    {
+      if (g_str_equal (page, "backups"))
+        page = "history";
+      else if (g_str_equal (page, "history"))
+        page = "backups";
+      else
+        return;
+      child = gtk_stack_get_child_by_name (self->view_stack, page);
+      if (!gtk_stack_page_get_visible (gtk_stack_get_page (self->view_stack, child)))
+        return;
+    }
   gtk_stack_set_visible_child_name (self->view_stack, page);
+}
+
+/**
+ * cps_project_view_get_history:
+ *
+ * Returns: (transfer none): the revisions of the local project shown, newest
+ *   first, as a #GtkMultiSelection of #CpsRevision; empty for other rows and
+ *   while loading
+ */
+GListModel *
+cps_project_view_get_history (CpsProjectView *self)
+{
+  g_return_val_if_fail (CPS_IS_PROJECT_VIEW (self), NULL);
+  return G_LIST_MODEL (self->revision_selection);
+}
+
+/**
+ * cps_project_view_get_history_loading:
+ *
+ * Returns: whether the history is being read from the local store
+ */
+gboolean
+cps_project_view_get_history_loading (CpsProjectView *self)
+{
+  g_return_val_if_fail (CPS_IS_PROJECT_VIEW (self), FALSE);
+  return self->history_cancellable != NULL;
+}
+
+guint
+cps_project_view_get_n_selected_revisions (CpsProjectView *self)
+{
+  g_autoptr (GtkBitset) selected = NULL;
+
+  g_return_val_if_fail (CPS_IS_PROJECT_VIEW (self), 0);
+  if (self->revision_selection == NULL)
+    return 0;
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->revision_selection));
+  return (guint) gtk_bitset_get_size (selected);
+}
+
+/**
+ * cps_project_view_dup_selected_revisions:
+ *
+ * Returns: (transfer container) (element-type CpsRevision): the revisions
+ *   selected in the history, newest first
+ */
+GPtrArray *
+cps_project_view_dup_selected_revisions (CpsProjectView *self)
+{
+  GPtrArray *revisions;
+  g_autoptr (GtkBitset) selected = NULL;
+  GtkBitsetIter iter;
+  guint position;
+
+  g_return_val_if_fail (CPS_IS_PROJECT_VIEW (self), NULL);
+
+  revisions = g_ptr_array_new_with_free_func (g_object_unref);
+  if (self->revision_selection == NULL)
+    return revisions;
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->revision_selection));
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    g_ptr_array_add (revisions,
+                     g_list_model_get_item (G_LIST_MODEL (self->revision_selection), position));
+  return revisions;
 }

@@ -18,5 +18,9 @@ CpsProjectItem *cps_project_view_get_item (CpsProjectView *self);
 void cps_project_view_set_item (CpsProjectView *self, CpsProjectItem *item);
 const char *cps_project_view_get_page (CpsProjectView *self);
 void cps_project_view_set_page (CpsProjectView *self, const char *page);
+GListModel *cps_project_view_get_history (CpsProjectView *self);
+gboolean cps_project_view_get_history_loading (CpsProjectView *self);
+guint cps_project_view_get_n_selected_revisions (CpsProjectView *self);
+GPtrArray *cps_project_view_dup_selected_revisions (CpsProjectView *self);
 
 G_END_DECLS

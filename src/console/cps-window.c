@@ -2,9 +2,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The console's main window: a table with one row per project in every
- * opened planner file (or per file, when it holds no project) and a detail
- * pane for the selected row. Files load one after another in worker threads;
- * the window owns the cancellable and cancels it when it closes.
+ * opened planner file (or per file, when it holds no project), then one per
+ * project of the local store, and a detail pane for the selected row. Files
+ * load one after another in worker threads; the store is read, and files are
+ * imported into it, in another, one operation at a time, each opening its
+ * own connection to the store. The window owns the cancellables and cancels
+ * them when it closes.
  */
 
 #define G_LOG_DOMAIN "cps-window"
@@ -14,12 +17,22 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "cps-diff-window.h"
+#include "cps-import.h"
 #include "cps-project-item.h"
+#include "cps-store.h"
 #include "cps-window.h"
 
 #define MAX_RECENT_FILES 10
 /* Loads that finish quicker than this never show the progress bar. */
 #define LOADING_REVEAL_DELAY_MS 150
+
+typedef enum
+{
+  STORE_IDLE,
+  STORE_READING,
+  STORE_IMPORTING,
+} StoreState;
 
 struct _CpsWindow
 {
@@ -36,15 +49,19 @@ struct _CpsWindow
   GtkStack *main_stack;
   GtkPaned *paned;
   GtkColumnView *column_view;
+  GtkStack *detail_stack;
   CpsProjectView *project_view;
+  AdwStatusPage *multiple_page;
   GtkRevealer *drop_revealer;
   GMenu *recent_section;
 
   /* Owned */
   GSettings *settings;
-  GListStore *items;
+  GListStore *file_items;  /* CpsProjectItem, rows of opened files */
+  GListStore *store_items; /* CpsProjectItem, rows of the local store */
+  GtkFlattenListModel *items;
   GtkSortListModel *sort_model;
-  GtkSingleSelection *selection;
+  GtkMultiSelection *selection;
   GCancellable *cancellable;
   GQueue pending; /* GFile *, waiting to load */
   GFile *current; /* loading now */
@@ -54,6 +71,20 @@ struct _CpsWindow
   gboolean loading;
   gboolean paned_placed;
   GtkNativeDialog *chooser;
+
+  /* The local store: one operation at a time */
+  StoreState store_state;
+  GCancellable *store_cancellable;
+  CpsDeviceKey *device_key; /* loaded by the first import */
+  guint store_done;         /* progress of the running operation */
+  guint store_total;
+  guint store_file;         /* importing: which file, of how many */
+  guint store_n_files;
+  char *store_progress_name;
+  gboolean key_storage_told;
+  GPtrArray *store_toasts; /* AdwToast, shown for the last operation */
+  gboolean closing;
+  gboolean splicing;
 };
 
 typedef struct
@@ -63,7 +94,44 @@ typedef struct
   GCancellable *cancellable;
 } LoadData;
 
+/* What a store operation runs on, in its worker thread */
+typedef struct
+{
+  CpsWindow *self;
+  GCancellable *cancellable;
+  GMainContext *context;
+  char *store_path;
+  GPtrArray *files; /* CpsPlannerFile to import, NULL to only read the store */
+  CpsDeviceKey *key;
+  guint file;      /* the file being imported, for progress */
+} StoreData;
+
+/* What it brings back */
+typedef struct
+{
+  GPtrArray *rows;     /* CpsProjectItem for the store's rows */
+  GPtrArray *imported; /* CpsImportedProject of every imported file */
+  GPtrArray *errors;   /* char *, one per file that could not be imported */
+  CpsDeviceKey *key;
+  guint n_files_imported;
+} StoreResult;
+
+/* A progress report from the worker thread */
+typedef struct
+{
+  CpsWindow *self;
+  GCancellable *cancellable;
+  guint file;
+  guint n_files;
+  guint done;
+  guint total;
+  char *name;
+} StoreProgress;
+
 static void load_next (CpsWindow *self);
+static void update_actions (CpsWindow *self);
+static void update_detail (CpsWindow *self);
+static void start_store_operation (CpsWindow *self, GPtrArray *files);
 
 G_DEFINE_FINAL_TYPE (CpsWindow, cps_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -87,6 +155,39 @@ load_data_free (LoadData *data)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadData, load_data_free)
 
+static void
+store_data_free (StoreData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->context, g_main_context_unref);
+  g_clear_pointer (&data->store_path, g_free);
+  g_clear_pointer (&data->files, g_ptr_array_unref);
+  g_clear_object (&data->key);
+  g_free (data);
+}
+
+static void
+store_result_free (StoreResult *result)
+{
+  g_clear_pointer (&result->rows, g_ptr_array_unref);
+  g_clear_pointer (&result->imported, g_ptr_array_unref);
+  g_clear_pointer (&result->errors, g_ptr_array_unref);
+  g_clear_object (&result->key);
+  g_free (result);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreResult, store_result_free)
+
+static void
+store_progress_free (StoreProgress *progress)
+{
+  g_clear_object (&progress->self);
+  g_clear_object (&progress->cancellable);
+  g_clear_pointer (&progress->name, g_free);
+  g_free (progress);
+}
+
 static char *
 escape_mnemonics (const char *text)
 {
@@ -102,19 +203,19 @@ reveal_loading_cb (gpointer user_data)
   CpsWindow *self = user_data;
 
   self->reveal_source = 0;
-  gtk_revealer_set_reveal_child (self->loading_revealer, self->current != NULL);
+  gtk_revealer_set_reveal_child (self->loading_revealer, cps_window_get_loading (self));
   return G_SOURCE_REMOVE;
 }
 
 static void
 update_loading (CpsWindow *self)
 {
-  gboolean loading = self->current != NULL;
+  gboolean loading = self->current != NULL || self->store_state != STORE_IDLE;
 
   gtk_spinner_set_spinning (self->loading_spinner, loading);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-loading", loading);
 
-  if (loading)
+  if (self->current != NULL)
     {
       g_autofree char *label = NULL;
       g_autofree char *name = g_file_get_basename (self->current);
@@ -126,6 +227,34 @@ update_loading (CpsWindow *self)
       gtk_label_set_text (self->loading_detail_label, name);
       gtk_progress_bar_set_fraction (self->loading_progress,
                                      (double) self->n_done / MAX (self->n_batch, 1));
+    }
+  else if (self->store_state == STORE_IMPORTING)
+    {
+      g_autofree char *label = NULL;
+      double part = self->store_total > 0 ? (double) self->store_done / self->store_total : 0.0;
+
+      label = g_strdup_printf (ngettext ("Importing %u of %u file into the local store…",
+                                         "Importing %u of %u files into the local store…",
+                                         self->store_n_files),
+                               MIN (self->store_file + 1, self->store_n_files),
+                               self->store_n_files);
+      gtk_label_set_text (self->loading_label, label);
+      gtk_label_set_text (self->loading_detail_label,
+                          self->store_progress_name ? self->store_progress_name : "");
+      gtk_progress_bar_set_fraction (self->loading_progress,
+                                     (self->store_file + part) / MAX (self->store_n_files, 1));
+    }
+  else if (self->store_state == STORE_READING)
+    {
+      gtk_label_set_text (self->loading_label, _("Reading the local store…"));
+      gtk_label_set_text (self->loading_detail_label,
+                          self->store_progress_name ? self->store_progress_name : "");
+      gtk_progress_bar_set_fraction (self->loading_progress,
+                                     (double) self->store_done / MAX (self->store_total, 1));
+    }
+
+  if (loading)
+    {
       if (!gtk_revealer_get_reveal_child (self->loading_revealer) && self->reveal_source == 0)
         self->reveal_source = g_timeout_add (LOADING_REVEAL_DELAY_MS, reveal_loading_cb, self);
     }
@@ -145,14 +274,16 @@ update_loading (CpsWindow *self)
 static void
 update_title (CpsWindow *self)
 {
-  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+  guint n_file_items = g_list_model_get_n_items (G_LIST_MODEL (self->file_items));
+  guint n_store_items = g_list_model_get_n_items (G_LIST_MODEL (self->store_items));
   guint n_files = 0;
   guint n_projects = 0;
+  guint n_local = 0;
   GFile *previous = NULL;
 
-  for (guint i = 0; i < n_items; i++)
+  for (guint i = 0; i < n_file_items; i++)
     {
-      g_autoptr (CpsProjectItem) item = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+      g_autoptr (CpsProjectItem) item = g_list_model_get_item (G_LIST_MODEL (self->file_items), i);
       GFile *location = cps_project_item_get_location (item);
 
       /* A file's rows are always next to each other in the store. */
@@ -162,20 +293,51 @@ update_title (CpsWindow *self)
       if (cps_project_item_get_project (item) != NULL)
         n_projects++;
     }
+  for (guint i = 0; i < n_store_items; i++)
+    {
+      g_autoptr (CpsProjectItem) item = g_list_model_get_item (G_LIST_MODEL (self->store_items), i);
 
-  if (n_items == 0)
+      if (cps_project_item_get_store_project (item) != NULL)
+        n_local++;
+    }
+
+  if (n_file_items + n_store_items == 0)
     {
       adw_window_title_set_subtitle (self->window_title, NULL);
       gtk_stack_set_visible_child_name (self->main_stack, "empty");
     }
   else
     {
-      g_autofree char *files = g_strdup_printf (ngettext ("%u file", "%u files", n_files),
-                                                n_files);
-      g_autofree char *projects =
-        g_strdup_printf (ngettext ("%u project", "%u projects", n_projects), n_projects);
-      /* Translators: e.g. “5 files · 4 projects” */
-      g_autofree char *subtitle = g_strdup_printf (_("%s · %s"), files, projects);
+      g_autofree char *subtitle = NULL;
+
+      if (n_file_items > 0)
+        {
+          g_autofree char *files = g_strdup_printf (ngettext ("%u file", "%u files", n_files),
+                                                    n_files);
+          g_autofree char *projects =
+            g_strdup_printf (ngettext ("%u project", "%u projects", n_projects), n_projects);
+          /* Translators: e.g. “5 files · 4 projects” */
+          subtitle = g_strdup_printf (_("%s · %s"), files, projects);
+        }
+      if (n_store_items > 0)
+        {
+          g_autofree char *local = NULL;
+
+          if (n_local > 0)
+            local = g_strdup_printf (ngettext ("%u local project", "%u local projects", n_local),
+                                     n_local);
+          else
+            local = g_strdup (_("Local store unavailable"));
+          if (subtitle != NULL)
+            {
+              g_autofree char *files = g_steal_pointer (&subtitle);
+              subtitle = g_strdup_printf (_("%s · %s"), files, local);
+            }
+          else
+            {
+              subtitle = g_steal_pointer (&local);
+            }
+        }
 
       adw_window_title_set_subtitle (self->window_title, subtitle);
       gtk_stack_set_visible_child_name (self->main_stack, "content");
@@ -303,13 +465,13 @@ show_error_toast (CpsWindow *self, GFile *location, const GError *error)
 static guint
 find_rows (CpsWindow *self, GFile *location, guint *n_found)
 {
-  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->file_items));
   guint position = n_items;
 
   *n_found = 0;
   for (guint i = 0; i < n_items; i++)
     {
-      g_autoptr (CpsProjectItem) item = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+      g_autoptr (CpsProjectItem) item = g_list_model_get_item (G_LIST_MODEL (self->file_items), i);
 
       if (g_file_equal (cps_project_item_get_location (item), location))
         {
@@ -337,6 +499,71 @@ append_project_rows (GPtrArray *rows, GFile *location, CpsPlannerFile *file, GLi
     }
 }
 
+/* The keys of the selected rows, to select them again once they have been
+ * read again. */
+static GHashTable *
+dup_selected_keys (CpsWindow *self)
+{
+  GHashTable *keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GtkBitset) selected =
+    gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  GtkBitsetIter iter;
+  guint position;
+
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    {
+      g_autoptr (CpsProjectItem) item =
+        g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+      g_hash_table_add (keys, cps_project_item_dup_key (item));
+    }
+  return keys;
+}
+
+static void
+select_keys (CpsWindow *self, GHashTable *keys)
+{
+  GListModel *model = G_LIST_MODEL (self->selection);
+  guint n = g_list_model_get_n_items (model);
+  g_autoptr (GtkBitset) selected = gtk_bitset_new_empty ();
+  g_autoptr (GtkBitset) mask = NULL;
+
+  if (g_hash_table_size (keys) == 0)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (CpsProjectItem) item = g_list_model_get_item (model, i);
+      g_autofree char *key = cps_project_item_dup_key (item);
+
+      if (g_hash_table_contains (keys, key))
+        gtk_bitset_add (selected, i);
+    }
+  /* The rows are gone: whatever is selected now stays. */
+  if (gtk_bitset_is_empty (selected))
+    return;
+  mask = gtk_bitset_new_range (0, n);
+  gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), selected, mask);
+}
+
+/* Replaces rows of @list, keeping the selection on rows read again. */
+static void
+splice_rows (CpsWindow *self, GListStore *list, guint position, guint n_removed, GPtrArray *rows)
+{
+  g_autoptr (GHashTable) keys = dup_selected_keys (self);
+  GtkSelectionModel *model = GTK_SELECTION_MODEL (self->selection);
+  g_autoptr (GtkBitset) selected = NULL;
+
+  self->splicing = TRUE;
+  g_list_store_splice (list, position, n_removed, rows->pdata, rows->len);
+  self->splicing = FALSE;
+
+  select_keys (self, keys);
+  selected = gtk_selection_model_get_selection (model);
+  if (gtk_bitset_is_empty (selected) && g_list_model_get_n_items (G_LIST_MODEL (model)) > 0)
+    gtk_selection_model_select_item (model, 0, TRUE);
+  update_detail (self);
+}
+
 /* Puts the rows of a freshly loaded file where the file's old rows were, so
  * that opening a file again refreshes it instead of adding it twice. */
 static void
@@ -359,7 +586,7 @@ show_file (CpsWindow *self, GFile *location, CpsPlannerFile *file, const GError 
         g_ptr_array_add (rows, cps_project_item_new (location, file, NULL));
     }
 
-  g_list_store_splice (self->items, position, n_removed, rows->pdata, rows->len);
+  splice_rows (self, self->file_items, position, n_removed, rows);
 }
 
 static void
@@ -418,6 +645,498 @@ load_next (CpsWindow *self)
   update_loading (self);
 }
 
+/* The local store */
+
+static gboolean
+report_store_progress_cb (gpointer user_data)
+{
+  StoreProgress *progress = user_data;
+  CpsWindow *self = progress->self;
+
+  /* A report from an operation that has been cancelled since. */
+  if (progress->cancellable != self->store_cancellable)
+    return G_SOURCE_REMOVE;
+
+  self->store_file = progress->file;
+  self->store_n_files = progress->n_files;
+  self->store_done = progress->done;
+  self->store_total = progress->total;
+  g_free (self->store_progress_name);
+  self->store_progress_name = g_steal_pointer (&progress->name);
+  update_loading (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called in the worker thread. */
+static void
+report_store_progress (StoreData *data, guint done, guint total, const char *name)
+{
+  StoreProgress *progress = g_new0 (StoreProgress, 1);
+
+  progress->self = g_object_ref (data->self);
+  progress->cancellable = g_object_ref (data->cancellable);
+  progress->file = data->file;
+  progress->n_files = data->files ? data->files->len : 0;
+  progress->done = done;
+  progress->total = total;
+  progress->name = g_strdup (name);
+  g_main_context_invoke_full (data->context, G_PRIORITY_DEFAULT, report_store_progress_cb,
+                              progress, (GDestroyNotify) store_progress_free);
+}
+
+static void
+import_progress_cb (guint done, guint total, const char *name, gpointer user_data)
+{
+  report_store_progress (user_data, done, total, name);
+}
+
+/* Reads every project of the store as a row, in the worker thread. A store
+ * that does not exist yet has no rows; one that cannot be opened has one
+ * row saying why. */
+static GPtrArray *
+read_store_rows (StoreData *data, CpsStore *store, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (CpsStore) opened = NULL;
+  g_autoptr (GPtrArray) projects = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (store == NULL)
+    {
+      /* Only reading: do not create an empty store as a side effect. */
+      if (!g_file_test (data->store_path, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&rows);
+      store = opened = cps_store_open (data->store_path, &local_error);
+    }
+  if (store != NULL)
+    projects = cps_store_list_projects (store, &local_error);
+  if (projects == NULL)
+    {
+      g_ptr_array_add (rows, cps_project_item_new_for_store_error (data->store_path, local_error));
+      return g_steal_pointer (&rows);
+    }
+
+  for (guint i = 0; i < projects->len; i++)
+    {
+      const CpsStoreProject *project = g_ptr_array_index (projects, i);
+      g_autoptr (CpsRevision) winner = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      if (project->revision_count > 0)
+        {
+          winner = cps_store_get_display_winner (store, project->id, &local_error);
+          if (winner == NULL)
+            {
+              g_clear_pointer (&rows, g_ptr_array_unref);
+              rows = g_ptr_array_new_with_free_func (g_object_unref);
+              g_ptr_array_add (rows, cps_project_item_new_for_store_error (data->store_path,
+                                                                           local_error));
+              return g_steal_pointer (&rows);
+            }
+        }
+      g_ptr_array_add (rows, cps_project_item_new_for_store_project (data->store_path, project,
+                                                                     winner));
+      if (data->files == NULL)
+        report_store_progress (data, i + 1, projects->len, project->name);
+    }
+  return g_steal_pointer (&rows);
+}
+
+static void
+store_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  StoreData *data = task_data;
+  g_autoptr (StoreResult) result = g_new0 (StoreResult, 1);
+  g_autoptr (CpsStore) store = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (data->files != NULL)
+    {
+      result->imported =
+        g_ptr_array_new_with_free_func ((GDestroyNotify) cps_imported_project_free);
+      result->errors = g_ptr_array_new_with_free_func (g_free);
+
+      /* Loading the key may wait for the Secret Service. */
+      if (data->key == NULL)
+        data->key = cps_device_key_load_or_create (NULL, cancellable, &error);
+      if (data->key == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      result->key = g_object_ref (data->key);
+
+      store = cps_store_open (data->store_path, &error);
+      if (store == NULL)
+        {
+          g_ptr_array_add (result->errors, g_strdup (error->message));
+          g_clear_error (&error);
+        }
+
+      for (guint i = 0; store != NULL && i < data->files->len; i++)
+        {
+          CpsPlannerFile *file = g_ptr_array_index (data->files, i);
+          g_autoptr (GPtrArray) imported = NULL;
+
+          data->file = i;
+          report_store_progress (data, 0, 1, cps_planner_file_get_display_name (file));
+          /* Each file is one transaction: it lands whole or not at all. */
+          imported = cps_store_import_file (store, data->key, file, import_progress_cb, data,
+                                            cancellable, &error);
+          if (imported == NULL)
+            {
+              if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                {
+                  g_task_return_error (task, g_steal_pointer (&error));
+                  return;
+                }
+              g_ptr_array_add (result->errors,
+                               /* Translators: a file name and why it could not be imported */
+                               g_strdup_printf (_("Nothing was imported from “%s”: %s"),
+                                                cps_planner_file_get_display_name (file),
+                                                error->message));
+              g_clear_error (&error);
+              continue;
+            }
+          result->n_files_imported++;
+          for (guint j = 0; j < imported->len; j++)
+            g_ptr_array_add (result->imported, g_steal_pointer (&imported->pdata[j]));
+        }
+    }
+
+  result->rows = read_store_rows (data, store, cancellable, &error);
+  if (result->rows == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&result), (GDestroyNotify) store_result_free);
+}
+
+static void
+store_toast_dismissed_cb (AdwToast *toast, CpsWindow *self)
+{
+  if (self->store_toasts != NULL)
+    g_ptr_array_remove (self->store_toasts, toast);
+}
+
+/* A new result replaces what the last operation said, rather than waiting
+ * behind it. */
+static void
+dismiss_store_toasts (CpsWindow *self)
+{
+  g_autoptr (GPtrArray) toasts = g_ptr_array_new_with_free_func (g_object_unref);
+
+  /* Dismissing removes a toast from the list. Newest first: libadwaita 1.2
+   * crashes when a toast that became current by a dismissal is dismissed
+   * right away, and the newest are still queued. */
+  for (guint i = 0; i < self->store_toasts->len; i++)
+    g_ptr_array_add (toasts, g_object_ref (g_ptr_array_index (self->store_toasts, i)));
+  for (guint i = toasts->len; i > 0; i--)
+    adw_toast_dismiss (g_ptr_array_index (toasts, i - 1));
+}
+
+static void
+add_store_toast (CpsWindow *self, const char *text, guint timeout)
+{
+  g_autofree char *title = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_timeout (toast, timeout);
+  g_ptr_array_add (self->store_toasts, g_object_ref (toast));
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (store_toast_dismissed_cb), self, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+show_import_summary (CpsWindow *self, StoreResult *result)
+{
+  guint counts[CPS_IMPORT_SKIPPED + 1] = { 0 };
+  g_autofree char *title = NULL;
+
+  for (guint i = 0; i < result->errors->len; i++)
+    add_store_toast (self, g_ptr_array_index (result->errors, i), 10);
+  if (result->n_files_imported == 0)
+    return;
+
+  for (guint i = 0; i < result->imported->len; i++)
+    {
+      const CpsImportedProject *imported = g_ptr_array_index (result->imported, i);
+      counts[imported->outcome]++;
+    }
+  if (counts[CPS_IMPORT_SKIPPED] > 0)
+    /* Translators: counts of projects after an import into the local store */
+    title = g_strdup_printf (_("Imported: %u new, %u updated, %u unchanged, %u skipped"),
+                             counts[CPS_IMPORT_ADDED], counts[CPS_IMPORT_UPDATED],
+                             counts[CPS_IMPORT_UNCHANGED], counts[CPS_IMPORT_SKIPPED]);
+  else
+    /* Translators: counts of projects after an import into the local store */
+    title = g_strdup_printf (_("Imported: %u new, %u updated, %u unchanged"),
+                             counts[CPS_IMPORT_ADDED], counts[CPS_IMPORT_UPDATED],
+                             counts[CPS_IMPORT_UNCHANGED]);
+  add_store_toast (self, title, 6);
+
+  /* Said once: where the key is kept matters to whoever owns the machine. */
+  if (result->key != NULL && !self->key_storage_told
+      && cps_device_key_get_storage (result->key) == CPS_DEVICE_KEY_STORAGE_FILE)
+    {
+      self->key_storage_told = TRUE;
+      add_store_toast (self,
+                       _("No Secret Service is available, so this device’s signing key is kept "
+                         "in a file readable only by you"),
+                       10);
+    }
+}
+
+static void
+store_operation_done_cb (GObject *source, GAsyncResult *async_result, gpointer user_data)
+{
+  CpsWindow *self = CPS_WINDOW (source);
+  GTask *task = G_TASK (async_result);
+  StoreData *data = g_task_get_task_data (task);
+  gboolean importing = data->files != NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoreResult) result = g_task_propagate_pointer (task, &error);
+
+  /* Cancelled by the user or by closing: the operation was forgotten then.
+   * An import may have committed some files before it stopped. */
+  if (data->cancellable != self->store_cancellable)
+    {
+      if (importing && !self->closing && self->store_state == STORE_IDLE)
+        start_store_operation (self, NULL);
+      return;
+    }
+
+  g_clear_object (&self->store_cancellable);
+  self->store_state = STORE_IDLE;
+  g_clear_pointer (&self->store_progress_name, g_free);
+  self->store_done = self->store_total = 0;
+  self->store_file = self->store_n_files = 0;
+
+  dismiss_store_toasts (self);
+  if (result == NULL)
+    add_store_toast (self, error->message, 10);
+  else
+    {
+      splice_rows (self, self->store_items, 0,
+                   g_list_model_get_n_items (G_LIST_MODEL (self->store_items)), result->rows);
+      if (result->key != NULL)
+        g_set_object (&self->device_key, result->key);
+      if (importing)
+        show_import_summary (self, result);
+    }
+
+  update_loading (self);
+  update_actions (self);
+}
+
+/* Reads the store again, after importing @files when there are any. */
+static void
+start_store_operation (CpsWindow *self, GPtrArray *files)
+{
+  g_autoptr (GTask) task = NULL;
+  StoreData *data;
+
+  g_return_if_fail (self->store_state == STORE_IDLE);
+
+  self->store_cancellable = g_cancellable_new ();
+  self->store_state = files != NULL ? STORE_IMPORTING : STORE_READING;
+  self->store_file = 0;
+  self->store_n_files = files != NULL ? files->len : 0;
+  self->store_done = self->store_total = 0;
+
+  data = g_new0 (StoreData, 1);
+  data->self = g_object_ref (self);
+  data->cancellable = g_object_ref (self->store_cancellable);
+  data->context = g_main_context_ref_thread_default ();
+  /* Read here: the environment is not for worker threads. */
+  data->store_path = cps_store_default_path ();
+  data->files = files != NULL ? g_ptr_array_ref (files) : NULL;
+  data->key = self->device_key ? g_object_ref (self->device_key) : NULL;
+
+  task = g_task_new (self, self->store_cancellable, store_operation_done_cb, NULL);
+  g_task_set_source_tag (task, start_store_operation);
+  g_task_set_task_data (task, data, (GDestroyNotify) store_data_free);
+  /* The result is checked by hand, so that a cancelled import still
+   * reloads. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, store_thread);
+
+  update_loading (self);
+  update_actions (self);
+}
+
+/* The planner files behind @items that can go into the store, each once, in
+ * order: those with projects, and those that are not JSON at all, so that
+ * importing them says why it cannot. Rules and logs are not projects. */
+static GPtrArray *
+collect_files (GPtrArray *items)
+{
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      CpsPlannerFile *file = cps_project_item_get_file (g_ptr_array_index (items, i));
+
+      if (file == NULL || g_ptr_array_find (files, file, NULL))
+        continue;
+      if (g_list_model_get_n_items (cps_planner_file_get_projects (file)) == 0
+          && cps_planner_file_get_document (file) != NULL)
+        continue;
+      g_ptr_array_add (files, g_object_ref (file));
+    }
+  return files;
+}
+
+static GPtrArray *
+dup_file_items (CpsWindow *self)
+{
+  GListModel *model = G_LIST_MODEL (self->file_items);
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    g_ptr_array_add (items, g_list_model_get_item (model, i));
+  return items;
+}
+
+/* Comparing */
+
+static char *
+format_date_time (GDateTime *time)
+{
+  /* Translators: how the time of an automatic backup is shown, see
+   * g_date_time_format(). xgettext: no-c-format */
+  return g_date_time_format (time, _("%Y-%m-%d %H:%M:%S"));
+}
+
+/* An RFC 3339 time in local time, as people read it. */
+static char *
+format_time (const char *rfc3339)
+{
+  g_autoptr (GDateTime) time = NULL;
+  g_autoptr (GDateTime) local = NULL;
+
+  if (rfc3339 == NULL)
+    return NULL;
+  time = g_date_time_new_from_iso8601 (rfc3339, NULL);
+  if (time == NULL)
+    return g_strdup (rfc3339);
+  local = g_date_time_to_local (time);
+  return format_date_time (local);
+}
+
+/* One side of a comparison: a row of the table. */
+static CpsDiffSide *
+create_item_side (CpsProjectItem *item)
+{
+  CpsRevision *revision = cps_project_item_get_revision (item);
+  CpsPlannerProject *project = cps_project_item_get_project (item);
+  CpsPlannerFile *file = cps_project_item_get_file (item);
+  const CpsJsonNode *root = cps_project_item_get_root (item);
+
+  if (root == NULL)
+    return NULL;
+
+  if (cps_project_item_is_local (item) && revision != NULL)
+    {
+      g_autofree char *title = NULL;
+      g_autofree char *time = format_time (cps_revision_get_created_at (revision));
+
+      /* Translators: a local project and the short id of one of its revisions */
+      title = g_strdup_printf (_("%s @ %.12s"), cps_project_item_get_name (item),
+                               cps_revision_get_id (revision) + strlen (CPS_CHECKSUM_PREFIX));
+      /* The revision's own document: the row shows the same content. */
+      return cps_diff_side_new (title, _("Local store"), time, "drive-harddisk-symbolic",
+                                G_OBJECT (revision), cps_revision_get_document (revision));
+    }
+  else
+    {
+      g_autofree char *time = NULL;
+      GDateTime *backup_time = project ? cps_planner_project_get_backup_time (project) : NULL;
+      const char *source = cps_project_item_get_source_name (item);
+      const char *title = cps_project_item_get_name (item);
+
+      if (backup_time != NULL)
+        time = format_date_time (backup_time);
+      else if (file != NULL)
+        time = format_time (cps_planner_file_get_created_at (file));
+      /* A bundle's one project is the file: name the file. */
+      if (g_strcmp0 (title, source) == 0 || (file != NULL && cps_planner_file_get_kind (file)
+                                                              == CPS_PLANNER_KIND_PROJECT_BUNDLE))
+        title = source;
+      return cps_diff_side_new (title, source, time, "text-x-generic-symbolic",
+                                project ? G_OBJECT (project) : G_OBJECT (file), root);
+    }
+}
+
+static CpsDiffSide *
+create_revision_side (CpsProjectItem *item, CpsRevision *revision)
+{
+  g_autofree char *title = NULL;
+  g_autofree char *time = format_time (cps_revision_get_created_at (revision));
+
+  if (cps_revision_get_document (revision) == NULL)
+    return NULL;
+  title = g_strdup_printf (_("%s @ %.12s"), cps_project_item_get_name (item),
+                           cps_revision_get_id (revision) + strlen (CPS_CHECKSUM_PREFIX));
+  return cps_diff_side_new (title, _("Local store"), time, "drive-harddisk-symbolic",
+                            G_OBJECT (revision), cps_revision_get_document (revision));
+}
+
+/* What win.compare would compare: two rows, or two revisions of the one
+ * row shown. */
+static gboolean
+get_compare_sides (CpsWindow *self, CpsDiffSide **left, CpsDiffSide **right)
+{
+  g_autoptr (GPtrArray) items = cps_window_dup_selected_items (self);
+  g_autoptr (GPtrArray) revisions = NULL;
+
+  if (items->len == 2)
+    {
+      if (cps_project_item_get_root (g_ptr_array_index (items, 0)) == NULL
+          || cps_project_item_get_root (g_ptr_array_index (items, 1)) == NULL)
+        return FALSE;
+      if (left == NULL)
+        return TRUE;
+      *left = create_item_side (g_ptr_array_index (items, 0));
+      *right = create_item_side (g_ptr_array_index (items, 1));
+      return TRUE;
+    }
+
+  if (items->len != 1)
+    return FALSE;
+  revisions = cps_project_view_dup_selected_revisions (self->project_view);
+  if (revisions->len != 2)
+    return FALSE;
+  if (cps_revision_get_document (g_ptr_array_index (revisions, 0)) == NULL
+      || cps_revision_get_document (g_ptr_array_index (revisions, 1)) == NULL)
+    return FALSE;
+  if (left == NULL)
+    return TRUE;
+  /* The history is newest first: older on the left. */
+  *left = create_revision_side (g_ptr_array_index (items, 0), g_ptr_array_index (revisions, 1));
+  *right = create_revision_side (g_ptr_array_index (items, 0), g_ptr_array_index (revisions, 0));
+  return TRUE;
+}
+
+static void
+update_actions (CpsWindow *self)
+{
+  g_autoptr (GPtrArray) selected = cps_window_dup_selected_items (self);
+  g_autoptr (GPtrArray) all = dup_file_items (self);
+  g_autoptr (GPtrArray) selected_files = collect_files (selected);
+  g_autoptr (GPtrArray) all_files = collect_files (all);
+  gboolean idle = self->store_state == STORE_IDLE;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reload", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import",
+                                 idle && selected_files->len > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-all", idle && all_files->len > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.compare",
+                                 get_compare_sides (self, NULL, NULL));
+}
+
 static void
 select_location (CpsWindow *self, GFile *location)
 {
@@ -428,9 +1147,10 @@ select_location (CpsWindow *self, GFile *location)
     {
       g_autoptr (CpsProjectItem) item = g_list_model_get_item (model, i);
 
-      if (g_file_equal (cps_project_item_get_location (item), location))
+      if (!cps_project_item_is_local (item)
+          && g_file_equal (cps_project_item_get_location (item), location))
         {
-          gtk_single_selection_set_selected (self->selection, i);
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, TRUE);
           gtk_widget_activate_action (GTK_WIDGET (self->column_view), "list.scroll-to-item", "u",
                                       i);
           return;
@@ -473,7 +1193,17 @@ bind_name_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, Cp
   const char *icon_name;
   const char *kind;
 
-  if (cps_project_item_get_project (item) != NULL
+  if (cps_project_item_get_store_project (item) != NULL)
+    {
+      icon_name = "drive-harddisk-symbolic";
+      kind = _("Project in the local store");
+    }
+  else if (cps_project_item_is_local (item))
+    {
+      icon_name = "action-unavailable-symbolic";
+      kind = _("Local store that could not be opened");
+    }
+  else if (cps_project_item_get_project (item) != NULL
       && cps_planner_project_is_auto_backup (cps_project_item_get_project (item)))
     {
       icon_name = "document-open-recent-symbolic";
@@ -570,6 +1300,26 @@ bind_checksum_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item
     gtk_widget_add_css_class (inscription, "dim-label");
 }
 
+/* A number, or a dash where the column does not apply to the row. */
+static void
+set_count_label (GtkWidget *label, gboolean applies, guint count)
+{
+  g_autofree char *text = NULL;
+
+  if (!applies)
+    {
+      gtk_label_set_text (GTK_LABEL (label), "—");
+      gtk_widget_add_css_class (label, "dim-label");
+      return;
+    }
+  text = g_strdup_printf ("%u", count);
+  gtk_label_set_text (GTK_LABEL (label), text);
+  if (count == 0)
+    gtk_widget_add_css_class (label, "dim-label");
+  else
+    gtk_widget_remove_css_class (label, "dim-label");
+}
+
 static void
 setup_backups_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
                        CpsWindow *self)
@@ -586,21 +1336,32 @@ bind_backups_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
 {
   CpsProjectItem *item = gtk_list_item_get_item (list_item);
   GtkWidget *label = gtk_list_item_get_child (list_item);
-  guint count = cps_project_item_get_auto_backup_count (item);
-  g_autofree char *text = NULL;
 
-  if (cps_project_item_get_project (item) == NULL)
-    {
-      gtk_label_set_text (GTK_LABEL (label), "—");
-      gtk_widget_add_css_class (label, "dim-label");
-      return;
-    }
-  text = g_strdup_printf ("%u", count);
-  gtk_label_set_text (GTK_LABEL (label), text);
-  if (count == 0)
-    gtk_widget_add_css_class (label, "dim-label");
+  if (cps_project_item_get_project (item) == NULL || cps_project_item_is_local (item))
+    set_count_label (label, FALSE, 0);
   else
-    gtk_widget_remove_css_class (label, "dim-label");
+    set_count_label (label, TRUE, cps_project_item_get_auto_backup_count (item));
+}
+
+static void
+setup_revisions_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
+                         CpsWindow *self)
+{
+  GtkWidget *label = create_cell_label (1.0, PANGO_ELLIPSIZE_NONE);
+
+  gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+bind_revisions_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
+                        CpsWindow *self)
+{
+  CpsProjectItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  set_count_label (label, cps_project_item_get_store_project (item) != NULL,
+                   cps_project_item_get_revision_count (item));
 }
 
 static void
@@ -643,6 +1404,7 @@ unbind_status_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item
   gtk_widget_remove_css_class (icon, "error");
   gtk_widget_remove_css_class (icon, "warning");
   gtk_widget_remove_css_class (icon, "success");
+  gtk_widget_remove_css_class (icon, "dim-label");
 }
 
 /* Signal callbacks */
@@ -657,7 +1419,7 @@ paned_max_position_changed_cb (CpsWindow *self)
   if (self->paned_placed || width <= 0)
     return;
   self->paned_placed = TRUE;
-  gtk_paned_set_position (self->paned, (int) (width * 0.64));
+  gtk_paned_set_position (self->paned, (int) (width * 0.66));
 }
 
 static void
@@ -666,17 +1428,61 @@ column_view_activated_cb (GtkColumnView *column_view, guint position, CpsWindow 
   gtk_widget_child_focus (GTK_WIDGET (self->project_view), GTK_DIR_TAB_FORWARD);
 }
 
+/* One row selected: its details. Two or more: what can be done with them. */
 static void
-selected_item_changed_cb (CpsWindow *self)
+update_detail (CpsWindow *self)
 {
-  cps_project_view_set_item (self->project_view,
-                             gtk_single_selection_get_selected_item (self->selection));
+  g_autoptr (GPtrArray) items = cps_window_dup_selected_items (self);
+
+  if (items->len <= 1)
+    {
+      cps_project_view_set_item (self->project_view,
+                                 items->len == 1 ? g_ptr_array_index (items, 0) : NULL);
+      gtk_stack_set_visible_child_name (self->detail_stack, "item");
+    }
+  else
+    {
+      g_autofree char *title = g_strdup_printf (ngettext ("%u Row Selected", "%u Rows Selected",
+                                                          items->len),
+                                                items->len);
+
+      cps_project_view_set_item (self->project_view, NULL);
+      adw_status_page_set_title (self->multiple_page, title);
+      adw_status_page_set_description (
+        self->multiple_page,
+        items->len == 2 ? _("Compare the two to see every difference between them.")
+                        : _("Select two rows to compare them."));
+      gtk_stack_set_visible_child_name (self->detail_stack, "multiple");
+    }
+  update_actions (self);
 }
 
 static void
-items_changed_cb (CpsWindow *self)
+selection_changed_cb (CpsWindow *self)
 {
+  update_detail (self);
+}
+
+static void
+rows_changed_cb (CpsWindow *self)
+{
+  GtkSelectionModel *model = GTK_SELECTION_MODEL (self->selection);
+  g_autoptr (GtkBitset) selected = gtk_selection_model_get_selection (model);
+
   update_title (self);
+  /* Rows read again are selected again once they are all in. */
+  if (self->splicing)
+    return;
+  /* Like a single selection, a table with rows always shows one. */
+  if (gtk_bitset_is_empty (selected) && g_list_model_get_n_items (G_LIST_MODEL (model)) > 0)
+    gtk_selection_model_select_item (model, 0, TRUE);
+  update_detail (self);
+}
+
+static void
+revision_selection_changed_cb (CpsWindow *self)
+{
+  update_actions (self);
 }
 
 static void
@@ -829,6 +1635,51 @@ show_page_action (GtkWidget *widget, const char *action_name, GVariant *paramete
   cps_project_view_set_page (self->project_view, g_variant_get_string (parameter, NULL));
 }
 
+static void
+reload_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CpsWindow *self = CPS_WINDOW (widget);
+
+  if (self->store_state == STORE_IDLE)
+    start_store_operation (self, NULL);
+}
+
+static void
+import_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CpsWindow *self = CPS_WINDOW (widget);
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+
+  if (self->store_state != STORE_IDLE)
+    return;
+  if (g_str_equal (action_name, "win.import-all"))
+    items = dup_file_items (self);
+  else
+    items = cps_window_dup_selected_items (self);
+  files = collect_files (items);
+  if (files->len > 0)
+    start_store_operation (self, files);
+}
+
+static void
+compare_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CpsWindow *self = CPS_WINDOW (widget);
+  CpsDiffSide *left = NULL;
+  CpsDiffSide *right = NULL;
+  CpsDiffWindow *diff;
+
+  if (!get_compare_sides (self, &left, &right) || left == NULL || right == NULL)
+    {
+      g_clear_pointer (&left, cps_diff_side_free);
+      g_clear_pointer (&right, cps_diff_side_free);
+      return;
+    }
+  diff = cps_diff_window_new (GTK_WINDOW (self), left, right);
+  gtk_window_present (GTK_WINDOW (diff));
+}
+
 /* Class */
 
 static gboolean
@@ -852,6 +1703,7 @@ cps_window_close_request (GtkWindow *window)
       g_settings_apply (self->settings);
     }
 
+  self->closing = TRUE;
   cps_window_cancel_loading (self);
 
   return GTK_WINDOW_CLASS (cps_window_parent_class)->close_request (window);
@@ -887,9 +1739,16 @@ cps_window_dispose (GObject *object)
 {
   CpsWindow *self = CPS_WINDOW (object);
 
+  self->closing = TRUE;
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->store_cancellable != NULL)
+    g_cancellable_cancel (self->store_cancellable);
+  g_clear_object (&self->store_cancellable);
+  self->store_state = STORE_IDLE;
+  g_clear_pointer (&self->store_progress_name, g_free);
+  g_clear_object (&self->device_key);
   g_queue_clear_full (&self->pending, g_object_unref);
   g_clear_object (&self->current);
   g_clear_handle_id (&self->reveal_source, g_source_remove);
@@ -900,13 +1759,19 @@ cps_window_dispose (GObject *object)
   /* The column view lets go of the model while the template is disposed. */
   if (self->selection != NULL)
     g_signal_handlers_disconnect_by_data (self->selection, self);
-  if (self->items != NULL)
-    g_signal_handlers_disconnect_by_data (self->items, self);
+  if (self->project_view != NULL)
+    g_signal_handlers_disconnect_by_data (self->project_view, self);
+  /* The toast overlay dismisses its toasts as it goes. */
+  for (guint i = 0; self->store_toasts != NULL && i < self->store_toasts->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->store_toasts, i), self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CPS_TYPE_WINDOW);
 
   g_clear_object (&self->selection);
   g_clear_object (&self->sort_model);
   g_clear_object (&self->items);
+  g_clear_object (&self->file_items);
+  g_clear_object (&self->store_items);
+  g_clear_pointer (&self->store_toasts, g_ptr_array_unref);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (cps_window_parent_class)->dispose (object);
@@ -948,7 +1813,8 @@ cps_window_class_init (CpsWindowClass *klass)
   /**
    * CpsWindow:loading:
    *
-   * Whether files are being loaded.
+   * Whether files are being loaded, or the local store read or imported
+   * into.
    */
   properties[PROP_LOADING] = g_param_spec_boolean ("loading", NULL, NULL, FALSE,
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -969,7 +1835,9 @@ cps_window_class_init (CpsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, paned);
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, column_view);
+  gtk_widget_class_bind_template_child (widget_class, CpsWindow, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, project_view);
+  gtk_widget_class_bind_template_child (widget_class, CpsWindow, multiple_page);
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, drop_revealer);
   gtk_widget_class_bind_template_child (widget_class, CpsWindow, recent_section);
   gtk_widget_class_bind_template_callback (widget_class, column_view_activated_cb);
@@ -984,6 +1852,8 @@ cps_window_class_init (CpsWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, bind_checksum_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, setup_backups_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_backups_cell_cb);
+  gtk_widget_class_bind_template_callback (widget_class, setup_revisions_cell_cb);
+  gtk_widget_class_bind_template_callback (widget_class, bind_revisions_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, setup_status_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_status_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, unbind_status_cell_cb);
@@ -995,12 +1865,17 @@ cps_window_class_init (CpsWindowClass *klass)
                                    cancel_loading_action);
   gtk_widget_class_install_action (widget_class, "win.show-file", "s", show_file_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_action);
+  gtk_widget_class_install_action (widget_class, "win.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "win.import-all", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "win.compare", NULL, compare_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel-loading",
                                        NULL);
   add_page_binding (widget_class, GDK_KEY_1, "summary");
   add_page_binding (widget_class, GDK_KEY_2, "problems");
   add_page_binding (widget_class, GDK_KEY_3, "raw");
+  /* Automatic backups for a file's project, the history for a local one. */
   add_page_binding (widget_class, GDK_KEY_4, "backups");
 }
 
@@ -1008,20 +1883,30 @@ static void
 cps_window_init (CpsWindow *self)
 {
   GtkDropTarget *target;
+  GListStore *sources;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   g_queue_init (&self->pending);
+  self->store_toasts = g_ptr_array_new_with_free_func (g_object_unref);
 
-  self->items = g_list_store_new (CPS_TYPE_PROJECT_ITEM);
-  g_signal_connect_object (self->items, "items-changed", G_CALLBACK (items_changed_cb), self,
-                           G_CONNECT_SWAPPED);
+  /* Opened files first, then the local store. */
+  self->file_items = g_list_store_new (CPS_TYPE_PROJECT_ITEM);
+  self->store_items = g_list_store_new (CPS_TYPE_PROJECT_ITEM);
+  sources = g_list_store_new (G_TYPE_LIST_MODEL);
+  g_list_store_append (sources, self->file_items);
+  g_list_store_append (sources, self->store_items);
+  self->items = gtk_flatten_list_model_new (G_LIST_MODEL (sources));
   self->sort_model =
     gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->items)),
                              g_object_ref (gtk_column_view_get_sorter (self->column_view)));
-  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->sort_model)));
-  g_signal_connect_object (self->selection, "notify::selected-item",
-                           G_CALLBACK (selected_item_changed_cb), self, G_CONNECT_SWAPPED);
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->sort_model)));
+  g_signal_connect_object (self->selection, "items-changed", G_CALLBACK (rows_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->selection, "selection-changed",
+                           G_CALLBACK (selection_changed_cb), self, G_CONNECT_SWAPPED);
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect_object (self->project_view, "notify::n-selected-revisions",
+                           G_CALLBACK (revision_selection_changed_cb), self, G_CONNECT_SWAPPED);
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect_object (target, "enter", G_CALLBACK (drop_entered_cb), self, 0);
@@ -1033,6 +1918,9 @@ cps_window_init (CpsWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-loading", FALSE);
   update_title (self);
+  update_actions (self);
+
+  start_store_operation (self, NULL);
 }
 
 /* Public API */
@@ -1088,35 +1976,49 @@ cps_window_open_files (CpsWindow *self, GFile **files, guint n_files)
 /**
  * cps_window_get_loading:
  *
- * Returns: whether files are being loaded
+ * Returns: whether files are being loaded, or the local store read or
+ *   imported into
  */
 gboolean
 cps_window_get_loading (CpsWindow *self)
 {
   g_return_val_if_fail (CPS_IS_WINDOW (self), FALSE);
-  return self->current != NULL;
+  return self->current != NULL || self->store_state != STORE_IDLE;
 }
 
 /**
  * cps_window_cancel_loading:
  *
  * Stops loading: the file being read is dropped, and files still waiting
- * are not read. Rows already shown stay.
+ * are not read. Rows already shown stay. An import into the local store
+ * stops too; the files it imported before stay imported.
  */
 void
 cps_window_cancel_loading (CpsWindow *self)
 {
   g_return_if_fail (CPS_IS_WINDOW (self));
 
-  if (self->current == NULL)
+  if (self->current == NULL && self->store_state == STORE_IDLE)
     return;
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  g_queue_clear_full (&self->pending, g_object_unref);
-  g_clear_object (&self->current);
-  self->n_done = 0;
-  self->n_batch = 0;
+  if (self->current != NULL)
+    {
+      g_cancellable_cancel (self->cancellable);
+      g_clear_object (&self->cancellable);
+      g_queue_clear_full (&self->pending, g_object_unref);
+      g_clear_object (&self->current);
+      self->n_done = 0;
+      self->n_batch = 0;
+    }
+  if (self->store_state != STORE_IDLE)
+    {
+      /* Files imported before stay: each is its own transaction. */
+      g_cancellable_cancel (self->store_cancellable);
+      g_clear_object (&self->store_cancellable);
+      self->store_state = STORE_IDLE;
+      g_clear_pointer (&self->store_progress_name, g_free);
+      update_actions (self);
+    }
   update_loading (self);
 }
 
@@ -1124,7 +2026,7 @@ cps_window_cancel_loading (CpsWindow *self)
  * cps_window_get_rows:
  *
  * The rows as the table shows them, in display order (sorted as the user
- * chose), as a #GtkSingleSelection of #CpsProjectItem.
+ * chose), as a #GtkMultiSelection of #CpsProjectItem.
  *
  * Returns: (transfer none): the table's model
  */
@@ -1133,6 +2035,32 @@ cps_window_get_rows (CpsWindow *self)
 {
   g_return_val_if_fail (CPS_IS_WINDOW (self), NULL);
   return G_LIST_MODEL (self->selection);
+}
+
+/**
+ * cps_window_dup_selected_items:
+ *
+ * Returns: (transfer container) (element-type CpsProjectItem): the selected
+ *   rows, in display order
+ */
+GPtrArray *
+cps_window_dup_selected_items (CpsWindow *self)
+{
+  GPtrArray *items;
+  g_autoptr (GtkBitset) selected = NULL;
+  GtkBitsetIter iter;
+  guint position;
+
+  g_return_val_if_fail (CPS_IS_WINDOW (self), NULL);
+
+  items = g_ptr_array_new_with_free_func (g_object_unref);
+  if (self->selection == NULL)
+    return items;
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    g_ptr_array_add (items, g_list_model_get_item (G_LIST_MODEL (self->selection), position));
+  return items;
 }
 
 /**

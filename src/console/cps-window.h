@@ -19,6 +19,7 @@ void cps_window_open_files (CpsWindow *self, GFile **files, guint n_files);
 gboolean cps_window_get_loading (CpsWindow *self);
 void cps_window_cancel_loading (CpsWindow *self);
 GListModel *cps_window_get_rows (CpsWindow *self);
+GPtrArray *cps_window_dup_selected_items (CpsWindow *self);
 CpsProjectView *cps_window_get_project_view (CpsWindow *self);
 
 G_END_DECLS

@@ -2,10 +2,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The console's main window, for real, under Xvfb: it opens the shared
- * planner fixtures, damaged files and folders, and is checked through what
- * it shows (its rows and the widgets of its detail pane). Ends by writing a
- * screenshot to the build directory (console-screenshot.png); with
+ * planner fixtures, damaged files and folders, and local stores prepared with
+ * the library, and is checked through what it shows (its rows and the
+ * widgets of its detail pane and of its comparison windows). Writes
+ * screenshots to the build directory (console-screenshot.png,
+ * console-store-screenshot.png, console-diff-screenshot.png); with
  * CPS_EXTRA_SCREENSHOTS=1 in the environment the other views are saved too.
+ *
+ * HOME, the XDG directories and CPS_STORE point into a temporary directory,
+ * so the real store and device key are never touched.
  */
 
 #define G_LOG_DOMAIN "test-console"
@@ -13,15 +18,20 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "cps-application.h"
+#include "cps-diff-window.h"
+#include "cps-import.h"
 #include "cps-project-item.h"
+#include "cps-store.h"
 #include "cps-window.h"
 
 #define LOAD_TIMEOUT_S 60
 
 static CpsApplication *application;
+static char *home_dir;
 
 static const char *fixture_names[] = {
   "cine_power_planner_backup_2025-03-01T14-05-09+01-00.json",
@@ -231,6 +241,12 @@ find_mapped_label (GtkWidget *root, const char *text)
 }
 
 static gboolean
+is_primary_menu_button (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_primary (GTK_MENU_BUTTON (widget));
+}
+
+static gboolean
 is_cancel_button (GtkWidget *widget, gconstpointer data)
 {
   return GTK_IS_BUTTON (widget)
@@ -250,9 +266,9 @@ find_cancel_button (CpsWindow *window)
 static void
 select_row (CpsWindow *window, guint position)
 {
-  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (cps_window_get_rows (window));
+  GtkSelectionModel *selection = GTK_SELECTION_MODEL (cps_window_get_rows (window));
 
-  gtk_single_selection_set_selected (selection, position);
+  gtk_selection_model_select_item (selection, position, TRUE);
   run_main_loop_for (50);
 }
 
@@ -361,6 +377,26 @@ test_accels (void)
     }
 
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (application), "about"));
+  {
+    struct
+    {
+      const char *action;
+      const char *accel;
+    } store_accels[] = {
+      { "win.import", "<Control>i" },
+      { "win.compare", "<Control>d" },
+      { "win.reload", "F5" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (store_accels); i++)
+      {
+        g_auto (GStrv) accels =
+          gtk_application_get_accels_for_action (GTK_APPLICATION (application),
+                                                 store_accels[i].action);
+        g_test_message ("%s", store_accels[i].action);
+        g_assert_true (g_strv_contains ((const char *const *) accels, store_accels[i].accel));
+      }
+  }
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (application), "help"));
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (application), "quit"));
 }
@@ -573,6 +609,27 @@ write_temp_file (const char *dir, const char *name, const char *contents)
   g_file_set_contents (path, contents, -1, &error);
   g_assert_no_error (error);
   return g_file_new_for_path (path);
+}
+
+/* Removes @path and everything in it. */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) handle = NULL;
+  const char *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_remove (path);
+      return;
+    }
+  handle = g_dir_open (path, 0, NULL);
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+  g_rmdir (path);
 }
 
 static void
@@ -789,8 +846,8 @@ test_missing_file_and_recent (void)
 
   /* The primary menu offers them, names as they are (not as mnemonics). */
   {
-    GtkMenuButton *button = GTK_MENU_BUTTON (
-      find_widget (GTK_WIDGET (window), is_of_type, GSIZE_TO_POINTER (GTK_TYPE_MENU_BUTTON)));
+    GtkMenuButton *button =
+      GTK_MENU_BUTTON (find_widget (GTK_WIDGET (window), is_primary_menu_button, NULL));
     GMenuModel *menu = gtk_menu_button_get_menu_model (button);
     GMenuModel *recent_section = g_menu_model_get_item_link (menu, 1, G_MENU_LINK_SECTION);
     GMenuModel *submenu = g_menu_model_get_item_link (recent_section, 0, G_MENU_LINK_SUBMENU);
@@ -1010,6 +1067,880 @@ test_about (void)
   destroy_window (window);
 }
 
+
+/* The local store */
+
+static char *
+dup_store_dir (void)
+{
+  return g_path_get_dirname (g_getenv ("CPS_STORE"));
+}
+
+/* The store and its snapshots go; the next window finds none. */
+static void
+remove_store (void)
+{
+  g_autofree char *dir = dup_store_dir ();
+
+  remove_tree (dir);
+  g_assert_false (g_file_test (g_getenv ("CPS_STORE"), G_FILE_TEST_EXISTS));
+}
+
+static CpsStore *
+open_test_store (void)
+{
+  g_autoptr (GError) error = NULL;
+  CpsStore *store = cps_store_open (g_getenv ("CPS_STORE"), &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  return store;
+}
+
+static void
+import_fixture (CpsStore *store, CpsDeviceKey *key, const char *name)
+{
+  g_autoptr (GFile) location = fixture_file (name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsPlannerFile) file = cps_planner_file_load (location, NULL, &error);
+  g_autoptr (GPtrArray) imported = NULL;
+
+  g_assert_no_error (error);
+  imported = cps_store_import_file (store, key, file, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (imported);
+}
+
+/* A copy of @revision's document with one value replaced. */
+static CpsJsonDocument *
+edit_document (CpsRevision *revision, const char *old_text, const char *new_text)
+{
+  g_autofree char *text = cps_json_to_string (cps_revision_get_document (revision), 0, NULL, NULL);
+  g_autoptr (GString) edited = g_string_new (text);
+  g_autoptr (GError) error = NULL;
+  CpsJsonDocument *document;
+
+  g_assert_cmpuint (g_string_replace (edited, old_text, new_text, 0), >, 0);
+  document = cps_json_document_parse_copy (edited->str, (gssize) edited->len, NULL, &error);
+  g_assert_no_error (error);
+  return document;
+}
+
+static CpsRevision *
+add_revision (CpsStore *store, CpsDeviceKey *key, CpsRevision *parent, const char *created_at,
+              const CpsJsonNode *document, gboolean deleted)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsRevision) revision = NULL;
+
+  revision = cps_revision_new_signed (cps_revision_get_project_id (parent), &parent, 1, key,
+                                      created_at, document, deleted, &error);
+  g_assert_no_error (error);
+  cps_store_add_revision (store, revision, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&revision);
+}
+
+/* @minutes after now, as revisions write times. */
+static char *
+dup_time_from_now (int minutes)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) time = g_date_time_add_minutes (now, minutes);
+
+  return g_date_time_format (time, "%Y-%m-%dT%H:%M:%S.000Z");
+}
+
+/* The backup's three projects; Night Exterior edited on two devices at
+ * once (two heads), Car Rig Test deleted since. */
+static void
+prepare_store (void)
+{
+  g_autoptr (CpsStore) store = open_test_store ();
+  g_autoptr (CpsDeviceKey) cart = cps_device_key_new_ephemeral (NULL);
+  g_autoptr (CpsDeviceKey) truck = cps_device_key_new_ephemeral (NULL);
+  g_autoptr (CpsStoreProject) night = NULL;
+  g_autoptr (CpsStoreProject) car = NULL;
+  g_autoptr (CpsRevision) night_first = NULL;
+  g_autoptr (CpsRevision) car_first = NULL;
+  g_autoptr (CpsJsonDocument) on_cart = NULL;
+  g_autoptr (CpsJsonDocument) on_truck = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *at_cart = dup_time_from_now (2);
+  g_autofree char *at_truck = dup_time_from_now (5);
+  g_autofree char *at_deletion = dup_time_from_now (9);
+
+  import_fixture (store, cart, BACKUP_NAME);
+  cps_store_add_device (store, cps_device_key_get_device_id (truck),
+                        cps_device_key_get_public_key (truck), "Camera truck", &error);
+  g_assert_no_error (error);
+
+  night = cps_store_find_project (store, "Night Exterior", &error);
+  g_assert_no_error (error);
+  night_first = cps_store_get_display_winner (store, night->id, &error);
+  g_assert_no_error (error);
+  on_cart = edit_document (night_first, "Example 150Wh V-Mount", "Example 98Wh V-Mount");
+  on_truck = edit_document (night_first, "Example 150Wh V-Mount", "Example 290Wh V-Mount");
+  g_object_unref (add_revision (store, cart, night_first, at_cart,
+                                cps_json_document_get_root (on_cart), FALSE));
+  g_object_unref (add_revision (store, truck, night_first, at_truck,
+                                cps_json_document_get_root (on_truck), FALSE));
+
+  car = cps_store_find_project (store, "Car Rig Test", &error);
+  g_assert_no_error (error);
+  car_first = cps_store_get_display_winner (store, car->id, &error);
+  g_assert_no_error (error);
+  g_object_unref (add_revision (store, cart, car_first, at_deletion,
+                                cps_revision_get_document (car_first), TRUE));
+}
+
+static CpsProjectItem *
+find_local_row (CpsWindow *window, const char *name, guint *position)
+{
+  return find_row (window, "Local store", name, position);
+}
+
+static guint
+count_local_rows (CpsWindow *window)
+{
+  GListModel *rows = cps_window_get_rows (window);
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr (CpsProjectItem) item = g_list_model_get_item (rows, i);
+
+      if (cps_project_item_is_local (item))
+        n++;
+    }
+  return n;
+}
+
+static void
+wait_for_history (CpsProjectView *view)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (LOAD_TIMEOUT_S, timeout_cb, &timed_out);
+
+  while (cps_project_view_get_history_loading (view) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("The history was still loading after %d seconds", LOAD_TIMEOUT_S);
+  g_source_remove (id);
+  run_main_loop_for (100);
+}
+
+static gboolean
+is_mapped_scrolled_window (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_SCROLLED_WINDOW (widget) && gtk_widget_get_mapped (widget);
+}
+
+static gboolean
+is_button_for_action (GtkWidget *widget, gconstpointer name)
+{
+  return GTK_IS_BUTTON (widget)
+         && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), name) == 0;
+}
+
+/* Whether @name is enabled, as its button in the header bar shows it. */
+static gboolean
+action_enabled (CpsWindow *window, const char *name)
+{
+  GtkWidget *button = find_widget (GTK_WIDGET (window), is_button_for_action, name);
+
+  g_assert_nonnull (button);
+  return gtk_widget_get_sensitive (button);
+}
+
+static CpsDiffWindow *
+wait_for_diff_window (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  CpsDiffWindow *diff = NULL;
+  gboolean timed_out = FALSE;
+  guint id;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && diff == NULL; i++)
+    {
+      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (CPS_IS_DIFF_WINDOW (toplevel) && gtk_widget_get_visible (GTK_WIDGET (toplevel)))
+        diff = CPS_DIFF_WINDOW (toplevel);
+    }
+  g_assert_nonnull (diff);
+
+  id = g_timeout_add_seconds (LOAD_TIMEOUT_S, timeout_cb, &timed_out);
+  while (cps_diff_window_get_busy (diff) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("The comparison was still running after %d seconds", LOAD_TIMEOUT_S);
+  g_source_remove (id);
+  run_main_loop_for (200);
+  return diff;
+}
+
+static guint
+count_mapped_labels (GtkWidget *root, const char *text)
+{
+  guint n = is_mapped_label_with_text (root, text) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_mapped_labels (child, text);
+  return n;
+}
+
+static gboolean
+is_mapped_label_containing (GtkWidget *widget, gconstpointer text)
+{
+  return is_label_containing (widget, text) && gtk_widget_get_mapped (widget);
+}
+
+static char *
+short_hex (const char *id, guint n)
+{
+  g_assert_true (g_str_has_prefix (id, "sha256:"));
+  return g_strndup (id + strlen ("sha256:"), n);
+}
+
+static char *
+local_time (const char *rfc3339)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_iso8601 (rfc3339, NULL);
+  g_autoptr (GDateTime) local = g_date_time_to_local (time);
+
+  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+}
+
+static void
+test_store_rows (void)
+{
+  CpsWindow *window;
+  g_autoptr (CpsStore) store = NULL;
+  g_autoptr (GPtrArray) projects = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *column_view;
+  CpsProjectItem *item;
+
+  remove_store ();
+  prepare_store ();
+  store = open_test_store ();
+  projects = cps_store_list_projects (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (projects->len, ==, 3);
+
+  window = create_window ();
+  wait_for_loading (window);
+
+  /* The store's projects, and nothing else: no file is open. */
+  g_assert_cmpuint (g_list_model_get_n_items (cps_window_get_rows (window)), ==, 3);
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+  for (guint i = 0; i < projects->len; i++)
+    {
+      const CpsStoreProject *project = g_ptr_array_index (projects, i);
+
+      g_test_message ("%s", project->name);
+      item = find_local_row (window, project->name, NULL);
+      g_assert_nonnull (item);
+      g_assert_true (cps_project_item_is_local (item));
+      g_assert_true (cps_project_item_is_readable (item));
+      g_assert_null (cps_project_item_get_file (item));
+      g_assert_cmpstr (cps_project_item_get_store_project (item)->id, ==, project->id);
+      g_assert_cmpstr (cps_project_item_get_kind_label (item), ==, "Local project");
+      g_assert_cmpstr (cps_project_item_get_checksum (item), ==, project->checksum);
+      g_assert_cmpuint (cps_project_item_get_revision_count (item), ==, project->revision_count);
+      g_assert_cmpuint (cps_project_item_get_auto_backup_count (item), ==, 0);
+    }
+
+  item = find_local_row (window, "Night Exterior", NULL);
+  {
+    g_autofree char *status = cps_project_item_dup_status_label (item);
+    g_autoptr (CpsRevision) winner = NULL;
+
+    g_assert_cmpstr (status, ==, "Conflict: 2 heads");
+    g_assert_cmpint (cps_project_item_get_status (item), ==, CPS_SEVERITY_WARNING);
+    g_assert_cmpuint (cps_project_item_get_revision_count (item), ==, 3);
+    winner = cps_store_get_display_winner (
+      store, cps_project_item_get_store_project (item)->id, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (cps_revision_get_id (cps_project_item_get_revision (item)), ==,
+                     cps_revision_get_id (winner));
+    /* The summary's project is the winner's document: the same checksum. */
+    g_assert_cmpstr (cps_planner_project_get_content_checksum (cps_project_item_get_project (item)),
+                     ==, cps_revision_get_checksum (winner));
+  }
+  item = find_local_row (window, "Car Rig Test", NULL);
+  {
+    g_autofree char *status = cps_project_item_dup_status_label (item);
+    g_assert_cmpstr (status, ==, "Deleted");
+    g_assert_cmpuint (cps_project_item_get_revision_count (item), ==, 2);
+  }
+  item = find_local_row (window, "Studio Interview", NULL);
+  {
+    g_autofree char *status = cps_project_item_dup_status_label (item);
+    g_assert_cmpstr (status, ==, "OK");
+  }
+
+  /* The table shows them. */
+  column_view = find_widget (GTK_WIDGET (window), is_of_type,
+                             GSIZE_TO_POINTER (GTK_TYPE_COLUMN_VIEW));
+  g_assert_nonnull (find_mapped_label (column_view, "Source"));
+  g_assert_nonnull (find_mapped_label (column_view, "Revisions"));
+  g_assert_cmpuint (count_mapped_labels (column_view, "Local store"), ==, 3);
+  g_assert_cmpuint (count_mapped_labels (column_view, "Local project"), ==, 3);
+  g_assert_nonnull (find_mapped_label (column_view, "Conflict: 2 heads"));
+  g_assert_nonnull (find_mapped_label (column_view, "Deleted"));
+  g_assert_nonnull (find_mapped_label (column_view,
+                                       cps_project_item_get_checksum (item) + strlen ("sha256:")));
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (window), "3 local projects"));
+
+  /* Files opened next to them: their rows come first. */
+  {
+    g_autoptr (GFile) bundle = fixture_file (BUNDLE_NAME);
+    g_autoptr (CpsProjectItem) first = NULL;
+
+    cps_window_open_files (window, &bundle, 1);
+    wait_for_loading (window);
+    g_assert_cmpuint (g_list_model_get_n_items (cps_window_get_rows (window)), ==, 4);
+    first = g_list_model_get_item (cps_window_get_rows (window), 0);
+    g_assert_false (cps_project_item_is_local (first));
+    g_assert_cmpstr (cps_project_item_get_source_name (first), ==, BUNDLE_NAME);
+    g_assert_nonnull (
+      find_mapped_label (GTK_WIDGET (window), "1 file · 1 project · 3 local projects"));
+  }
+
+  destroy_window (window);
+  remove_store ();
+}
+
+static void
+test_store_history (void)
+{
+  CpsWindow *window;
+  CpsProjectView *view;
+  g_autoptr (CpsStore) store = NULL;
+  g_autoptr (GPtrArray) revisions = NULL;
+  g_autoptr (GError) error = NULL;
+  GListModel *history;
+  CpsProjectItem *item;
+  CpsRevision *winner;
+  CpsDiffWindow *diff;
+  guint position = 0;
+
+  remove_store ();
+  prepare_store ();
+  store = open_test_store ();
+
+  window = create_window ();
+  view = cps_window_get_project_view (window);
+  wait_for_loading (window);
+
+  item = find_local_row (window, "Night Exterior", &position);
+  g_assert_nonnull (item);
+  select_row (window, position);
+  g_assert_true (cps_project_view_get_item (view) == item);
+  winner = cps_project_item_get_revision (item);
+
+  /* The summary and the raw JSON show the display winner. */
+  g_assert_nonnull (find_mapped_label (
+    GTK_WIDGET (view), cps_json_object_get_string (cps_revision_get_document (winner), "battery")));
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), cps_revision_get_id (winner)));
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), "Conflict: 2 heads"));
+  cps_project_view_set_page (view, "raw");
+  run_main_loop_for (50);
+  {
+    GtkTextView *text_view = GTK_TEXT_VIEW (
+      find_widget (GTK_WIDGET (view), is_of_type, GSIZE_TO_POINTER (GTK_TYPE_TEXT_VIEW)));
+    GtkTextIter start, end;
+    g_autofree char *text = NULL;
+    g_autofree char *expected = cps_json_to_string (cps_revision_get_document (winner), 2, NULL,
+                                                    NULL);
+
+    gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (text_view), &start, &end);
+    text = gtk_text_iter_get_text (&start, &end);
+    g_assert_cmpstr (text, ==, expected);
+  }
+
+  /* Its place in the store, at the end of the summary. */
+  cps_project_view_set_page (view, "summary");
+  run_main_loop_for (50);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (view),
+                                       cps_project_item_get_store_project (item)->id));
+  if (g_getenv ("CPS_EXTRA_SCREENSHOTS") != NULL)
+    {
+      GtkWidget *scrolled = find_widget (GTK_WIDGET (view), is_mapped_scrolled_window, NULL);
+      GtkAdjustment *adjustment =
+        gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+      save_extra_screenshot (window, "local-summary-end");
+    }
+
+  /* The history: newest first, with its heads and the winner marked. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s",
+                                             "backups"));
+  wait_for_history (view);
+  g_assert_cmpstr (cps_project_view_get_page (view), ==, "history");
+  history = cps_project_view_get_history (view);
+  revisions = cps_store_list_revisions (store, cps_project_item_get_store_project (item)->id,
+                                        &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 3);
+  for (guint i = 0; i < revisions->len; i++)
+    {
+      g_autoptr (CpsRevision) shown = g_list_model_get_item (history, revisions->len - 1 - i);
+      CpsRevision *stored = g_ptr_array_index (revisions, i);
+      g_autofree char *time = local_time (cps_revision_get_created_at (stored));
+      g_autofree char *device = g_strndup (cps_revision_get_device_id (stored), 8);
+      g_autofree char *checksum = short_hex (cps_revision_get_checksum (stored), 12);
+
+      g_assert_cmpstr (cps_revision_get_id (shown), ==, cps_revision_get_id (stored));
+      g_test_message ("%s %s %s", time, device, checksum);
+      g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), time));
+      g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), device));
+      g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), checksum));
+    }
+  {
+    g_autofree char *first = short_hex (cps_revision_get_id (g_ptr_array_index (revisions, 0)), 8);
+
+    /* Both edits build on the first revision, which has no parent. */
+    g_assert_cmpuint (count_mapped_labels (GTK_WIDGET (view), first), ==, 2);
+    g_assert_cmpuint (count_mapped_labels (GTK_WIDGET (view), "None"), ==, 1);
+  }
+  g_assert_cmpuint (count_mapped_labels (GTK_WIDGET (view), "Head"), ==, 2);
+  g_assert_cmpuint (count_mapped_labels (GTK_WIDGET (view), "Shown"), ==, 1);
+  save_extra_screenshot (window, "history");
+
+  /* Two revisions selected: compared, older on the left. */
+  g_assert_false (action_enabled (window, "win.compare"));
+  gtk_selection_model_select_item (GTK_SELECTION_MODEL (history), 0, TRUE);
+  gtk_selection_model_select_item (GTK_SELECTION_MODEL (history), 2, FALSE);
+  run_main_loop_for (50);
+  g_assert_cmpuint (cps_project_view_get_n_selected_revisions (view), ==, 2);
+  g_assert_true (action_enabled (window, "win.compare"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  diff = wait_for_diff_window ();
+  {
+    g_autoptr (CpsRevision) newest = g_list_model_get_item (history, 0);
+    g_autoptr (CpsRevision) oldest = g_list_model_get_item (history, 2);
+    g_autofree char *newest_id = short_hex (cps_revision_get_id (newest), 12);
+    g_autofree char *oldest_id = short_hex (cps_revision_get_id (oldest), 12);
+    g_autofree char *left_title = g_strdup_printf ("Night Exterior @ %s", oldest_id);
+    g_autofree char *right_title = g_strdup_printf ("Night Exterior @ %s", newest_id);
+    g_autofree char *new_battery = g_strdup_printf (
+      "\"%s\"", cps_json_object_get_string (cps_revision_get_document (newest), "battery"));
+
+    g_assert_cmpstr (cps_diff_window_get_left (diff)->title, ==, left_title);
+    g_assert_cmpstr (cps_diff_window_get_right (diff)->title, ==, right_title);
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), left_title));
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), right_title));
+    /* The battery, in the setup and in the power selection, and the gear
+     * list that names it. */
+    g_assert_cmpuint (cps_diff_window_get_n_differences (diff), ==, 3);
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), "$.battery"));
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), "\"Example 150Wh V-Mount\""));
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), new_battery));
+  }
+  gtk_window_destroy (GTK_WINDOW (diff));
+
+  /* A deletion is marked as one. */
+  item = find_local_row (window, "Car Rig Test", &position);
+  select_row (window, position);
+  wait_for_history (view);
+  g_assert_cmpstr (cps_project_view_get_page (view), ==, "history");
+  g_assert_cmpuint (g_list_model_get_n_items (cps_project_view_get_history (view)), ==, 2);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (view), "Deleted"));
+
+  /* A file's project has automatic backups instead. */
+  {
+    g_autoptr (GFile) bundle = fixture_file (BUNDLE_NAME);
+
+    cps_window_open_files (window, &bundle, 1);
+    wait_for_loading (window);
+    find_row (window, BUNDLE_NAME, "Night Exterior", &position);
+    select_row (window, position);
+    g_assert_cmpstr (cps_project_view_get_page (view), ==, "summary");
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s",
+                                               "history"));
+    g_assert_cmpstr (cps_project_view_get_page (view), ==, "backups");
+    g_assert_cmpuint (g_list_model_get_n_items (cps_project_view_get_history (view)), ==, 0);
+  }
+
+  destroy_window (window);
+  remove_store ();
+}
+
+static guint
+count_store_revisions (void)
+{
+  g_autoptr (CpsStore) store = open_test_store ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) revisions = cps_store_list_revisions (store, NULL, &error);
+
+  g_assert_no_error (error);
+  return revisions->len;
+}
+
+static void
+wait_for_toast (CpsWindow *window, const char *text)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (10, timeout_cb, &timed_out);
+
+  while (find_widget (GTK_WIDGET (window), is_mapped_label_containing, text) == NULL
+         && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("No toast saying “%s”", text);
+  g_source_remove (id);
+}
+
+static void
+test_import (void)
+{
+  CpsWindow *window;
+  g_autoptr (GFile) backup = fixture_file (BACKUP_NAME);
+  g_autoptr (GFile) bundle = fixture_file (BUNDLE_NAME);
+  g_autofree char *dir = g_dir_make_tmp ("cps-console-XXXXXX", NULL);
+  g_autoptr (GFile) truncated = NULL;
+  CpsProjectItem *item;
+  guint position = 0;
+
+  remove_store ();
+  window = create_window ();
+  g_assert_false (action_enabled (window, "win.import"));
+  cps_window_open_files (window, &backup, 1);
+  wait_for_loading (window);
+  g_assert_cmpuint (count_local_rows (window), ==, 0);
+
+  /* The selected row's file goes into the store: three new projects. */
+  find_row (window, BACKUP_NAME, "Studio Interview", &position);
+  select_row (window, position);
+  g_assert_true (action_enabled (window, "win.import"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import", NULL));
+  g_assert_true (cps_window_get_loading (window));
+  wait_for_loading (window);
+  wait_for_toast (window, "Imported: 3 new, 0 updated, 0 unchanged");
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+  g_assert_cmpuint (g_list_model_get_n_items (cps_window_get_rows (window)), ==, 6);
+  g_assert_cmpuint (count_store_revisions (), ==, 3);
+  item = find_local_row (window, "Studio Interview", NULL);
+  g_assert_nonnull (item);
+  g_assert_cmpstr (cps_project_item_get_checksum (item), ==,
+                   cps_project_item_get_checksum (find_row (window, BACKUP_NAME,
+                                                            "Studio Interview", NULL)));
+  /* The file's row stays selected. */
+  {
+    g_autoptr (GPtrArray) selected = cps_window_dup_selected_items (window);
+    g_assert_cmpuint (selected->len, ==, 1);
+    g_assert_cmpstr (cps_project_item_get_source_name (g_ptr_array_index (selected, 0)), ==,
+                     BACKUP_NAME);
+  }
+
+  /* Again: nothing changes. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import", NULL));
+  wait_for_loading (window);
+  wait_for_toast (window, "Imported: 0 new, 0 updated, 3 unchanged");
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+  g_assert_cmpuint (count_store_revisions (), ==, 3);
+
+  /* Every opened file: the bundle is a new revision of Night Exterior. */
+  cps_window_open_files (window, &bundle, 1);
+  wait_for_loading (window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import-all", NULL));
+  wait_for_loading (window);
+  wait_for_toast (window, "Imported: 0 new, 1 updated, 3 unchanged");
+  g_assert_cmpuint (count_store_revisions (), ==, 4);
+  item = find_local_row (window, "Night Exterior", NULL);
+  g_assert_cmpuint (cps_project_item_get_revision_count (item), ==, 2);
+  g_assert_cmpstr (cps_project_item_get_checksum (item), ==,
+                   cps_project_item_get_checksum (find_row (window, BUNDLE_NAME,
+                                                            "Night Exterior", NULL)));
+
+  /* Auto-gear rules are not a project: nothing to import. */
+  {
+    g_autoptr (GFile) rules = fixture_file (RULES_NAME);
+
+    cps_window_open_files (window, &rules, 1);
+    wait_for_loading (window);
+    find_row (window, RULES_NAME, RULES_NAME, &position);
+    select_row (window, position);
+    g_assert_false (action_enabled (window, "win.import"));
+  }
+
+  /* A file that is not JSON: nothing imported, the store as it was. */
+  truncated = write_temp_file (dir, "Truncated.json",
+                               "{\n  \"setupName\": \"Truncated\",\n  \"camera\": \"Example Cin");
+  cps_window_open_files (window, &truncated, 1);
+  wait_for_loading (window);
+  find_row (window, "Truncated.json", "Truncated.json", &position);
+  select_row (window, position);
+  g_assert_true (action_enabled (window, "win.import"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import", NULL));
+  wait_for_loading (window);
+  wait_for_toast (window, "Nothing was imported from “Truncated.json”");
+  g_assert_cmpuint (count_store_revisions (), ==, 4);
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+
+  destroy_window (window);
+  remove_store ();
+  remove_temp_dir (dir);
+}
+
+static void
+test_cancel_import (void)
+{
+  CpsWindow *window;
+  g_autoptr (GFile) backup = fixture_file (BACKUP_NAME);
+  g_autoptr (CpsStore) store = NULL;
+  g_autoptr (GPtrArray) projects = NULL;
+  g_autoptr (GError) error = NULL;
+
+  remove_store ();
+  window = create_window ();
+  cps_window_open_files (window, &backup, 1);
+  wait_for_loading (window);
+
+  /* Cancelled at once: the window stops waiting for it ... */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import-all", NULL));
+  g_assert_true (cps_window_get_loading (window));
+  g_assert_true (gtk_widget_get_sensitive (find_cancel_button (window)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-loading", NULL));
+  g_assert_false (cps_window_get_loading (window));
+  g_assert_false (action_enabled (window, "win.compare"));
+
+  /* ... and once the worker has stopped, the store is read again: the rows
+   * are what the store holds, whether the file got in or not. */
+  run_main_loop_for (500);
+  wait_for_loading (window);
+  store = open_test_store ();
+  projects = cps_store_list_projects (store, &error);
+  g_assert_no_error (error);
+  g_test_message ("%u projects imported before the cancellation took effect", projects->len);
+  g_assert_true (projects->len == 0 || projects->len == 3);
+  g_assert_cmpuint (count_local_rows (window), ==, projects->len);
+
+  /* Importing works again afterwards. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import-all", NULL));
+  wait_for_loading (window);
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+
+  destroy_window (window);
+  remove_store ();
+}
+
+static void
+write_newer_store (const char *path)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE t (x); PRAGMA user_version = 99;", NULL, NULL,
+                                 NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+static void
+test_damaged_store (void)
+{
+  const char *path = g_getenv ("CPS_STORE");
+  g_autofree char *dir = dup_store_dir ();
+  g_autofree char *after = NULL;
+  gsize after_length = 0;
+  g_autoptr (GFile) bundle = fixture_file (BUNDLE_NAME);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  guint8 bytes[8192];
+  CpsWindow *window;
+  CpsProjectView *view;
+  CpsProjectItem *item;
+  guint position = 0;
+
+  remove_store ();
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  for (guint i = 0; i < sizeof bytes; i++)
+    bytes[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  g_assert_true (g_file_set_contents (path, (const char *) bytes, sizeof bytes, NULL));
+
+  /* One row saying what is wrong; no dialog. */
+  window = create_window ();
+  view = cps_window_get_project_view (window);
+  wait_for_loading (window);
+  g_assert_cmpuint (g_list_model_get_n_items (cps_window_get_rows (window)), ==, 1);
+  item = find_local_row (window, "store.sqlite", &position);
+  g_assert_nonnull (item);
+  g_assert_true (cps_project_item_is_local (item));
+  g_assert_false (cps_project_item_is_readable (item));
+  g_assert_null (cps_project_item_get_store_project (item));
+  g_assert_nonnull (cps_project_item_get_store_error (item));
+  g_assert_cmpint (cps_project_item_get_status (item), ==, CPS_SEVERITY_ERROR);
+  g_assert_cmpstr (cps_project_item_get_error_message (item), !=, "");
+  g_test_message ("%s", cps_project_item_get_error_message (item));
+  {
+    g_autofree char *status = cps_project_item_dup_status_label (item);
+    g_assert_cmpstr (status, ==, "Damaged");
+  }
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (window), "Damaged"));
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (window), "Local store unavailable"));
+  /* The row is selected: its message is on screen. */
+  g_assert_true (cps_project_view_get_item (view) == item);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (view),
+                                       cps_project_item_get_error_message (item)));
+  save_extra_screenshot (window, "damaged-store");
+
+  /* Importing into it fails and leaves it as it is. */
+  cps_window_open_files (window, &bundle, 1);
+  wait_for_loading (window);
+  find_row (window, BUNDLE_NAME, "Night Exterior", &position);
+  select_row (window, position);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import", NULL));
+  wait_for_loading (window);
+  wait_for_toast (window, cps_project_item_get_error_message (
+                            find_local_row (window, "store.sqlite", NULL)));
+  g_assert_true (g_file_get_contents (path, &after, &after_length, NULL));
+  g_assert_cmpmem (after, after_length, bytes, sizeof bytes);
+  g_assert_cmpuint (count_local_rows (window), ==, 1);
+
+  /* A store from a newer version: refused, and said so. */
+  remove_store ();
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  write_newer_store (path);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reload", NULL));
+  wait_for_loading (window);
+  item = find_local_row (window, "store.sqlite", NULL);
+  g_assert_nonnull (item);
+  g_assert_true (g_error_matches (cps_project_item_get_store_error (item), CPS_STORE_ERROR,
+                                  CPS_STORE_ERROR_NEWER_SCHEMA));
+  {
+    g_autofree char *status = cps_project_item_dup_status_label (item);
+    g_assert_cmpstr (status, ==, "Newer version");
+  }
+
+  /* No store at all: no rows, and none is created by looking. */
+  remove_store ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reload", NULL));
+  wait_for_loading (window);
+  g_assert_cmpuint (count_local_rows (window), ==, 0);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  destroy_window (window);
+  remove_store ();
+}
+
+static void
+select_rows (CpsWindow *window, const guint *positions, guint n)
+{
+  GtkSelectionModel *selection = GTK_SELECTION_MODEL (cps_window_get_rows (window));
+
+  for (guint i = 0; i < n; i++)
+    gtk_selection_model_select_item (selection, positions[i], i == 0);
+  run_main_loop_for (50);
+}
+
+static void
+test_compare_rows (void)
+{
+  const char *paths[] = { "$.projectHtml", "$.feedback", "$.autoGearCoverage", "$.contacts" };
+  g_autofree char *screenshot = g_test_build_filename (G_TEST_BUILT,
+                                                       "console-diff-screenshot.png", NULL);
+  g_autoptr (GFile) bundle = fixture_file (BUNDLE_NAME);
+  g_autoptr (GFile) backup = fixture_file (BACKUP_NAME);
+  CpsWindow *window;
+  CpsDiffWindow *diff;
+  CpsProjectItem *local;
+  guint positions[3];
+
+  remove_store ();
+  {
+    g_autoptr (CpsStore) store = open_test_store ();
+    g_autoptr (CpsDeviceKey) key = cps_device_key_new_ephemeral (NULL);
+    import_fixture (store, key, BACKUP_NAME);
+  }
+
+  window = create_window ();
+  cps_window_open_files (window, &bundle, 1);
+  wait_for_loading (window);
+  g_assert_false (action_enabled (window, "win.compare"));
+
+  /* The bundle against the project the backup put in the store. */
+  g_assert_nonnull (find_row (window, BUNDLE_NAME, "Night Exterior", &positions[0]));
+  local = find_local_row (window, "Night Exterior", &positions[1]);
+  g_assert_nonnull (local);
+  select_rows (window, positions, 2);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (window), "2 Rows Selected"));
+  g_assert_true (action_enabled (window, "win.compare"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  diff = wait_for_diff_window ();
+
+  g_assert_cmpuint (cps_diff_window_get_n_differences (diff), ==, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), paths[i]));
+  /* The store's copy has none of them. */
+  g_assert_cmpuint (count_mapped_labels (GTK_WIDGET (diff), "Not there"), ==, 4);
+  g_assert_cmpstr (cps_diff_window_get_left (diff)->title, ==, BUNDLE_NAME);
+  {
+    g_autofree char *id = short_hex (cps_revision_get_id (cps_project_item_get_revision (local)),
+                                     12);
+    g_autofree char *title = g_strdup_printf ("Night Exterior @ %s", id);
+
+    g_assert_cmpstr (cps_diff_window_get_right (diff)->title, ==, title);
+    g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), title));
+  }
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), BUNDLE_NAME));
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), "4 differences"));
+  save_screenshot (GTK_WIDGET (diff), screenshot);
+  g_test_message ("Screenshot: %s", screenshot);
+  gtk_window_destroy (GTK_WINDOW (diff));
+
+  /* The same content on both sides. */
+  cps_window_open_files (window, &backup, 1);
+  wait_for_loading (window);
+  g_assert_nonnull (find_row (window, BACKUP_NAME, "Night Exterior", &positions[0]));
+  find_local_row (window, "Night Exterior", &positions[1]);
+  select_rows (window, positions, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  diff = wait_for_diff_window ();
+  g_assert_cmpuint (cps_diff_window_get_n_differences (diff), ==, 0);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (diff), "No Differences"));
+  save_extra_screenshot (window, "multiple");
+  gtk_window_destroy (GTK_WINDOW (diff));
+
+  /* Three rows: nothing to compare. */
+  find_row (window, BUNDLE_NAME, "Night Exterior", &positions[2]);
+  select_rows (window, positions, 3);
+  g_assert_nonnull (find_mapped_label (GTK_WIDGET (window), "3 Rows Selected"));
+  g_assert_false (action_enabled (window, "win.compare"));
+
+  destroy_window (window);
+  remove_store ();
+}
+
+static void
+test_store_screenshot (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, "console-store-screenshot.png",
+                                                 NULL);
+  CpsWindow *window;
+  guint position = 0;
+
+  remove_store ();
+  prepare_store ();
+  window = create_window_with_fixtures ();
+  g_assert_cmpuint (count_local_rows (window), ==, 3);
+  g_assert_nonnull (find_local_row (window, "Night Exterior", &position));
+  select_row (window, position);
+  gtk_widget_grab_focus (GTK_WIDGET (window));
+  run_main_loop_for (400);
+
+  save_screenshot (GTK_WIDGET (window), path);
+  g_test_message ("Screenshot: %s", path);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+  destroy_window (window);
+  remove_store ();
+}
+
 static void
 test_screenshot (void)
 {
@@ -1042,14 +1973,32 @@ int
 main (int argc, char *argv[])
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *store_path = NULL;
+  g_autofree char *data_dir = NULL;
   int status;
+
+  /* Before anything reads them: the console must not touch the real home,
+   * its store or its device key. */
+  home_dir = g_dir_make_tmp ("cps-console-home-XXXXXX", NULL);
+  g_assert_nonnull (home_dir);
+  data_dir = g_build_filename (home_dir, "data", NULL);
+  store_path = g_build_filename (home_dir, "store", "store.sqlite", NULL);
+  g_setenv ("HOME", home_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", data_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", home_dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", home_dir, TRUE);
+  g_setenv ("CPS_STORE", store_path, TRUE);
+  /* Importing creates this device's key: never in the user's keyring. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
 
   g_test_init (&argc, &argv, NULL);
 
   if (!gtk_init_check ())
     {
       g_test_add_func ("/console/no-display", test_no_display);
-      return g_test_run ();
+      status = g_test_run ();
+      remove_tree (home_dir);
+      return status;
     }
 
   application = cps_application_new ();
@@ -1075,9 +2024,18 @@ main (int argc, char *argv[])
   g_test_add_func ("/console/window-size", test_window_size);
   g_test_add_func ("/console/help-without-yelp", test_help_without_yelp);
   g_test_add_func ("/console/about", test_about);
+  g_test_add_func ("/console/store-rows", test_store_rows);
+  g_test_add_func ("/console/store-history", test_store_history);
+  g_test_add_func ("/console/import", test_import);
+  g_test_add_func ("/console/cancel-import", test_cancel_import);
+  g_test_add_func ("/console/damaged-store", test_damaged_store);
+  g_test_add_func ("/console/compare-rows", test_compare_rows);
+  g_test_add_func ("/console/store-screenshot", test_store_screenshot);
   g_test_add_func ("/console/screenshot", test_screenshot);
 
   status = g_test_run ();
   g_clear_object (&application);
+  remove_tree (home_dir);
+  g_free (home_dir);
   return status;
 }
