@@ -139,7 +139,12 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
         {
           gsize len = line_end - (q + PREFIX_LEN);
           char *name = escaped ? unescape (q + PREFIX_LEN, len) : g_strndup (q + PREFIX_LEN, len);
-          const char *digest = cps_sidecar_lookup (sidecar, name);
+          const char *digest;
+
+          /* `./name` is listed as `name`, as `find . -exec sha256sum` means it. */
+          while (g_str_has_prefix (name, "./"))
+            memmove (name, name + 2, strlen (name + 2) + 1);
+          digest = cps_sidecar_lookup (sidecar, name);
 
           if (digest != NULL)
             {
