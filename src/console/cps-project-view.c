@@ -17,6 +17,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "cps-format.h"
 #include "cps-project-view.h"
 #include "cps-store.h"
 
@@ -303,30 +304,6 @@ add_rest_note (AdwPreferencesGroup *group, guint n, guint shown)
   adw_preferences_group_add (group, row);
 }
 
-static char *
-format_time (GDateTime *time)
-{
-  /* Translators: how the time of an automatic backup is shown, see
-   * g_date_time_format(). xgettext: no-c-format */
-  return g_date_time_format (time, _("%Y-%m-%d %H:%M:%S"));
-}
-
-/* An RFC 3339 time in local time, as people read it. */
-static char *
-format_rfc3339 (const char *text)
-{
-  g_autoptr (GDateTime) time = NULL;
-  g_autoptr (GDateTime) local = NULL;
-
-  if (text == NULL)
-    return NULL;
-  time = g_date_time_new_from_iso8601 (text, NULL);
-  if (time == NULL)
-    return g_strdup (text);
-  local = g_date_time_to_local (time);
-  return format_time (local);
-}
-
 /* “sha256:0123…” as its first @n hex digits. */
 static char *
 short_id (const char *id, guint n)
@@ -505,7 +482,7 @@ add_integrity_group (CpsProjectView *self, CpsProjectItem *item)
       add_value_row (group, _("Auto-backups"), count, "numeric");
       if (time != NULL)
         {
-          g_autofree char *when = format_time (time);
+          g_autofree char *when = cps_format_date_time (time);
           add_value_row (group, _("Auto-backup taken"), when, NULL);
         }
     }
@@ -531,7 +508,7 @@ add_local_integrity_group (CpsProjectView *self, CpsProjectItem *item)
                  "monospace");
   if (revision != NULL)
     {
-      g_autofree char *when = format_rfc3339 (cps_revision_get_created_at (revision));
+      g_autofree char *when = cps_format_rfc3339 (cps_revision_get_created_at (revision));
       add_value_row (group, _("Saved"), when, NULL);
       add_value_row (group, _("By device"), cps_revision_get_device_id (revision), "monospace");
     }
@@ -549,8 +526,8 @@ add_store_group (CpsProjectView *self, CpsProjectItem *item)
   group = add_group (self->summary_box, _("Local Store"), NULL);
   if (project != NULL)
     {
-      g_autofree char *added = format_rfc3339 (project->created_at);
-      g_autofree char *changed = format_rfc3339 (project->updated_at);
+      g_autofree char *added = cps_format_rfc3339 (project->created_at);
+      g_autofree char *changed = cps_format_rfc3339 (project->updated_at);
 
       add_value_row (group, _("Project ID"), project->id, "monospace");
       /* Translators: when the project was added to the local store */
@@ -687,7 +664,7 @@ create_backup_row (CpsPlannerProject *backup)
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   if (time != NULL)
     {
-      g_autofree char *when = format_time (time);
+      g_autofree char *when = cps_format_date_time (time);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), when);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), cps_planner_project_get_name (backup));
     }
@@ -934,7 +911,7 @@ bind_revision_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
   const char *const *parents = cps_revision_get_parents (revision);
   const char *device_id = cps_revision_get_device_id (revision);
   const char *checksum = cps_revision_get_checksum (revision);
-  g_autofree char *when = format_rfc3339 (cps_revision_get_created_at (revision));
+  g_autofree char *when = cps_format_rfc3339 (cps_revision_get_created_at (revision));
   /* Translators: the tooltip of a revision's time: its id and its exact time */
   g_autofree char *time_tooltip = g_strdup_printf (_("Revision %s\nSaved %s"),
                                                    cps_revision_get_id (revision),

@@ -21,6 +21,7 @@
 #include "cps-import.h"
 #include "cps-project-item.h"
 #include "cps-store.h"
+#include "cps-format.h"
 #include "cps-window.h"
 
 #define MAX_RECENT_FILES 10
@@ -1002,30 +1003,6 @@ dup_file_items (CpsWindow *self)
 
 /* Comparing */
 
-static char *
-format_date_time (GDateTime *time)
-{
-  /* Translators: how the time of an automatic backup is shown, see
-   * g_date_time_format(). xgettext: no-c-format */
-  return g_date_time_format (time, _("%Y-%m-%d %H:%M:%S"));
-}
-
-/* An RFC 3339 time in local time, as people read it. */
-static char *
-format_time (const char *rfc3339)
-{
-  g_autoptr (GDateTime) time = NULL;
-  g_autoptr (GDateTime) local = NULL;
-
-  if (rfc3339 == NULL)
-    return NULL;
-  time = g_date_time_new_from_iso8601 (rfc3339, NULL);
-  if (time == NULL)
-    return g_strdup (rfc3339);
-  local = g_date_time_to_local (time);
-  return format_date_time (local);
-}
-
 /* One side of a comparison: a row of the table. */
 static CpsDiffSide *
 create_item_side (CpsProjectItem *item)
@@ -1041,7 +1018,7 @@ create_item_side (CpsProjectItem *item)
   if (cps_project_item_is_local (item) && revision != NULL)
     {
       g_autofree char *title = NULL;
-      g_autofree char *time = format_time (cps_revision_get_created_at (revision));
+      g_autofree char *time = cps_format_rfc3339 (cps_revision_get_created_at (revision));
 
       /* Translators: a local project and the short id of one of its revisions */
       title = g_strdup_printf (_("%s @ %.12s"), cps_project_item_get_name (item),
@@ -1058,9 +1035,9 @@ create_item_side (CpsProjectItem *item)
       const char *title = cps_project_item_get_name (item);
 
       if (backup_time != NULL)
-        time = format_date_time (backup_time);
+        time = cps_format_date_time (backup_time);
       else if (file != NULL)
-        time = format_time (cps_planner_file_get_created_at (file));
+        time = cps_format_rfc3339 (cps_planner_file_get_created_at (file));
       /* A bundle's one project is the file: name the file. */
       if (g_strcmp0 (title, source) == 0 || (file != NULL && cps_planner_file_get_kind (file)
                                                               == CPS_PLANNER_KIND_PROJECT_BUNDLE))
@@ -1074,7 +1051,7 @@ static CpsDiffSide *
 create_revision_side (CpsProjectItem *item, CpsRevision *revision)
 {
   g_autofree char *title = NULL;
-  g_autofree char *time = format_time (cps_revision_get_created_at (revision));
+  g_autofree char *time = cps_format_rfc3339 (cps_revision_get_created_at (revision));
 
   if (cps_revision_get_document (revision) == NULL)
     return NULL;
