@@ -217,7 +217,7 @@ check_payload (const CpsJsonNode *payload, GError **error)
                                CPS_JSON_OBJECT)
         {
           set_invalid (error, _("An unencrypted payload must be exactly {“enc”: “none”, "
-                                   "“json”: a project document}"));
+                                "“json”: a project document}"));
           return FALSE;
         }
       return TRUE;
@@ -235,7 +235,7 @@ check_payload (const CpsJsonNode *payload, GError **error)
           nonce == NULL || ciphertext == NULL)
         {
           set_invalid (error, _("An encrypted payload must be exactly {“enc”, “key_epoch”, "
-                                   "“nonce”, “ciphertext”}"));
+                                "“nonce”, “ciphertext”}"));
           return FALSE;
         }
       nonce_bytes = g_base64_decode (nonce, &nonce_len);
@@ -298,7 +298,7 @@ revision_from_document (CpsJsonDocument *json, GError **error)
   if (!cps_checksum_is_valid (self->checksum))
     {
       set_invalid (error, _("The revision checksum is not “sha256:” and 64 lowercase hex "
-                               "digits"));
+                            "digits"));
       return NULL;
     }
   if (!cps_is_uuid (self->project_id))
@@ -314,7 +314,7 @@ revision_from_document (CpsJsonDocument *json, GError **error)
   if (!is_timestamp (self->created_at))
     {
       set_invalid (error, _("“created_at” must be an RFC 3339 UTC time with milliseconds, "
-                               "such as 2026-03-01T13:05:09.123Z"));
+                            "such as 2026-03-01T13:05:09.123Z"));
       return NULL;
     }
 
