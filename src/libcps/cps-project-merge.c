@@ -76,9 +76,15 @@ format_time (const char *created_at)
   return local ? g_date_time_format (local, "%Y-%m-%d %H:%M") : g_strdup (created_at);
 }
 
+/* The device's recorded name (“DIT cart”), else the start of its id. */
 static char *
-device_label (const char *device_id)
+device_label (CpsStore *store, const char *device_id)
 {
+  char *name = cps_store_dup_device_name (store, device_id);
+
+  if (name != NULL && *name != '\0')
+    return name;
+  g_free (name);
   /* Translators: a device, named by the start of its id */
   return g_strdup_printf (_("device %.8s"), device_id);
 }
@@ -151,8 +157,8 @@ cps_project_merge_new (CpsStore *store, const char *project_id, GError **error)
 
   self->left_time = format_time (cps_revision_get_created_at (self->left));
   self->right_time = format_time (cps_revision_get_created_at (self->right));
-  self->left_device = device_label (cps_revision_get_device_id (self->left));
-  self->right_device = device_label (cps_revision_get_device_id (self->right));
+  self->left_device = device_label (store, cps_revision_get_device_id (self->left));
+  self->right_device = device_label (store, cps_revision_get_device_id (self->right));
   left_side = (CpsMergeSide) { self->left_device, self->left_time };
   right_side = (CpsMergeSide) { self->right_device, self->right_time };
 

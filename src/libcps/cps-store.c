@@ -683,6 +683,29 @@ cps_store_get_device_key (CpsStore *self, const char *device_id, guint8 public_k
   return FALSE;
 }
 
+/**
+ * cps_store_dup_device_name:
+ *
+ * Returns: (transfer full) (nullable): the name the device was recorded
+ *   with, or %NULL when it is unknown or has none
+ */
+char *
+cps_store_dup_device_name (CpsStore *self, const char *device_id)
+{
+  g_auto (CpsStoreStmt) find = NULL;
+
+  g_return_val_if_fail (CPS_IS_STORE (self), NULL);
+  g_return_val_if_fail (device_id != NULL, NULL);
+
+  find = _cps_store_prepare (self, "SELECT name FROM devices WHERE id = ?1", NULL);
+  if (find == NULL)
+    return NULL;
+  _cps_store_bind_text (find, 1, device_id);
+  if (step_row (self, find, NULL) != SQLITE_ROW || sqlite3_column_text (find, 0) == NULL)
+    return NULL;
+  return g_strdup ((const char *) sqlite3_column_text (find, 0));
+}
+
 /* Projects */
 
 static gboolean

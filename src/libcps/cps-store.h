@@ -117,6 +117,7 @@ gboolean cps_store_add_device (CpsStore *self, const char *device_id,
                                const guint8 public_key[32], const char *name, GError **error);
 gboolean cps_store_get_device_key (CpsStore *self, const char *device_id,
                                    guint8 public_key[32], GError **error);
+char *cps_store_dup_device_name (CpsStore *self, const char *device_id);
 
 /* Projects */
 gboolean cps_store_add_project (CpsStore *self, const char *project_id, const char *name,

@@ -285,6 +285,9 @@ test_merge (Fixture *f, gconstpointer data)
   g_assert_cmpint (list.status, ==, 1);
   g_assert_nonnull (strstr (list.out, "$.battery"));
   g_assert_nonnull (strstr (list.out, "1 conflict needs a choice"));
+  /* the sides are named by the devices' recorded names */
+  g_assert_nonnull (strstr (list.out, "DIT cart"));
+  g_assert_nonnull (strstr (list.out, "Camera truck"));
   g_assert_null (strstr (list.out, "$.camera"));
 
   run_cps (f, &bad, "merge", "Merge Me", "--take", "$.battery=sideways", NULL);
