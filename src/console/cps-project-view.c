@@ -731,6 +731,9 @@ update_backups (CpsProjectView *self)
 
 /* History */
 
+/* Object data on a listed revision: its device's recorded name. */
+#define DEVICE_NAME_KEY "cps-device-name"
+
 static void
 history_thread (GTask *task, gpointer source_object, gpointer task_data,
                 GCancellable *cancellable)
@@ -747,6 +750,26 @@ history_thread (GTask *task, gpointer source_object, gpointer task_data,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* The devices' recorded names, looked up here while the store is open;
+   * the revisions are not shared with the main thread yet. */
+  {
+    g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+    for (guint i = 0; i < revisions->len; i++)
+      {
+        CpsRevision *revision = g_ptr_array_index (revisions, i);
+        const char *device_id = cps_revision_get_device_id (revision);
+        const char *name;
+
+        if (!g_hash_table_contains (names, device_id))
+          g_hash_table_insert (names, (gpointer) device_id,
+                               cps_store_dup_device_name (store, device_id));
+        name = g_hash_table_lookup (names, device_id);
+        if (name != NULL && *name != '\0')
+          g_object_set_data_full (G_OBJECT (revision), DEVICE_NAME_KEY, g_strdup (name), g_free);
+      }
+  }
+
   /* Newest first. */
   for (guint i = 0, j = revisions->len; i + 1 < j; i++, j--)
     {
@@ -916,7 +939,8 @@ bind_revision_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
   g_autofree char *time_tooltip = g_strdup_printf (_("Revision %s\nSaved %s"),
                                                    cps_revision_get_id (revision),
                                                    cps_revision_get_created_at (revision));
-  g_autofree char *short_device = g_strndup (device_id, 8);
+  const char *device_name = g_object_get_data (G_OBJECT (revision), DEVICE_NAME_KEY);
+  g_autofree char *short_device = device_name ? g_strdup (device_name) : g_strndup (device_id, 8);
   g_autofree char *short_checksum = short_id (checksum, 12);
   g_autoptr (GString) shown = g_string_new (NULL);
   g_autoptr (GString) tooltip = g_string_new (NULL);

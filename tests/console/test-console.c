@@ -1492,7 +1492,10 @@ test_store_history (void)
       g_autoptr (CpsRevision) shown = g_list_model_get_item (history, revisions->len - 1 - i);
       CpsRevision *stored = g_ptr_array_index (revisions, i);
       g_autofree char *time = local_time (cps_revision_get_created_at (stored));
-      g_autofree char *device = g_strndup (cps_revision_get_device_id (stored), 8);
+      /* a device is shown by its recorded name, else by the start of its id */
+      g_autofree char *name = cps_store_dup_device_name (store, cps_revision_get_device_id (stored));
+      g_autofree char *device = name && *name ? g_strdup (name)
+                                              : g_strndup (cps_revision_get_device_id (stored), 8);
       g_autofree char *checksum = short_hex (cps_revision_get_checksum (stored), 12);
 
       g_assert_cmpstr (cps_revision_get_id (shown), ==, cps_revision_get_id (stored));
