@@ -39,6 +39,8 @@ int cps_cmd_diff (int argc, char **argv);
 int cps_cmd_merge (int argc, char **argv);
 
 CpsStore *cps_cli_open_store (const char *path);
+gboolean cps_cli_resolve_target (CpsStore *store, const char *spec, CpsStoreProject **out_project,
+                                 CpsRevision **out_revision, GError **error);
 gboolean cps_cli_parse_entries (GOptionContext *context, const GOptionEntry *entries, int *argc,
                                 char ***argv);
 

@@ -80,27 +80,21 @@ load_file_side (const char *path, Side *side)
 static gboolean
 load_store_side (CpsStore **store, const char *spec, Side *side)
 {
-  g_autofree char *name = g_strdup (spec);
-  char *at = strrchr (name, '@');
   g_autoptr (GError) error = NULL;
   g_autoptr (CpsStoreProject) project = NULL;
-  CpsRevision *revision;
+  CpsRevision *revision = NULL;
 
   if (*store == NULL && (*store = cps_cli_open_store (store_path)) == NULL)
     return FALSE;
-  if (at != NULL)
-    *at++ = '\0';
-  project = cps_store_find_project (*store, name, &error);
-  if (project == NULL)
+  if (!cps_cli_resolve_target (*store, spec, &project, &revision, &error))
     {
-      cps_cli_error (_("“%s” is neither a file nor a local project: %s"), spec, error->message);
-      return FALSE;
-    }
-  revision = at ? cps_store_get_revision (*store, at, &error)
-                : cps_store_get_display_winner (*store, project->id, &error);
-  if (revision == NULL)
-    {
-      cps_cli_error ("%s", error ? error->message : _("The project has no revisions yet"));
+      /* Without @REVISION, not found means neither a project nor a file. */
+      if (strchr (spec, '@') == NULL &&
+          g_error_matches (error, CPS_STORE_ERROR, CPS_STORE_ERROR_NOT_FOUND))
+        cps_cli_error (_("“%s” is neither a file nor a local project: %s"), spec,
+                       error->message);
+      else
+        cps_cli_error ("%s", error->message);
       return FALSE;
     }
   side->owner = G_OBJECT (revision);

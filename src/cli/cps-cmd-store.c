@@ -32,45 +32,6 @@ load_device_key (void)
   return key;
 }
 
-/* Resolves PROJECT or PROJECT@REV into the project and a revision: the
- * given one, or the project's display winner. */
-static gboolean
-resolve_target (CpsStore *store, const char *spec, CpsStoreProject **out_project,
-                CpsRevision **out_revision)
-{
-  g_autofree char *name = g_strdup (spec);
-  char *at = strrchr (name, '@');
-  g_autoptr (GError) error = NULL;
-  g_autoptr (CpsStoreProject) project = NULL;
-  g_autoptr (CpsRevision) revision = NULL;
-
-  if (at != NULL)
-    *at++ = '\0';
-  project = cps_store_find_project (store, name, &error);
-  if (project == NULL)
-    {
-      cps_cli_error ("%s", error->message);
-      return FALSE;
-    }
-  if (at != NULL)
-    revision = cps_store_get_revision (store, at, &error);
-  else
-    revision = cps_store_get_display_winner (store, project->id, &error);
-  if (revision == NULL)
-    {
-      cps_cli_error ("%s", error ? error->message : _("The project has no revisions yet"));
-      return FALSE;
-    }
-  if (strcmp (cps_revision_get_project_id (revision), project->id) != 0)
-    {
-      cps_cli_error (_("Revision %s belongs to another project"), at);
-      return FALSE;
-    }
-  *out_project = g_steal_pointer (&project);
-  *out_revision = g_steal_pointer (&revision);
-  return TRUE;
-}
-
 static char *
 short_id (const char *id)
 {
@@ -370,6 +331,7 @@ cps_cmd_show (int argc, char **argv)
   g_autoptr (CpsStore) store = NULL;
   g_autoptr (CpsStoreProject) project = NULL;
   g_autoptr (CpsRevision) revision = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
 
   if (!cps_cli_parse_entries (context, entries, &argc, &argv))
@@ -381,8 +343,11 @@ cps_cmd_show (int argc, char **argv)
     }
   if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
-  if (!resolve_target (store, argv[1], &project, &revision))
-    return CPS_EXIT_PROBLEMS;
+  if (!cps_cli_resolve_target (store, argv[1], &project, &revision, &error))
+    {
+      cps_cli_error ("%s", error->message);
+      return CPS_EXIT_PROBLEMS;
+    }
 
   if (json)
     {
@@ -436,8 +401,11 @@ cps_cmd_export (int argc, char **argv)
     }
   if ((store = cps_cli_open_store (store_path)) == NULL)
     return CPS_EXIT_PROBLEMS;
-  if (!resolve_target (store, argv[1], &project, &revision))
-    return CPS_EXIT_PROBLEMS;
+  if (!cps_cli_resolve_target (store, argv[1], &project, &revision, &error))
+    {
+      cps_cli_error ("%s", error->message);
+      return CPS_EXIT_PROBLEMS;
+    }
   if (cps_revision_is_encrypted (revision))
     {
       cps_cli_error (_("This revision is encrypted and cannot be exported here"));

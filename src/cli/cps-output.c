@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gi18n.h>
 
@@ -60,6 +61,49 @@ cps_cli_open_store (const char *path)
   if (store == NULL)
     cps_cli_error ("%s", error->message);
   return store;
+}
+
+/**
+ * cps_cli_resolve_target:
+ * @spec: PROJECT or PROJECT@REVISION (an id or a unique prefix of one)
+ *
+ * Finds the project and the revision @spec names: the given one, or the
+ * project's display winner.
+ */
+gboolean
+cps_cli_resolve_target (CpsStore *store, const char *spec, CpsStoreProject **out_project,
+                        CpsRevision **out_revision, GError **error)
+{
+  g_autofree char *name = g_strdup (spec);
+  char *at = strrchr (name, '@');
+  g_autoptr (CpsStoreProject) project = NULL;
+  g_autoptr (CpsRevision) revision = NULL;
+
+  if (at != NULL)
+    *at++ = '\0';
+  project = cps_store_find_project (store, name, error);
+  if (project == NULL)
+    return FALSE;
+  if (at != NULL)
+    revision = cps_store_get_revision (store, at, error);
+  else
+    revision = cps_store_get_display_winner (store, project->id, error);
+  if (revision == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, CPS_STORE_ERROR, CPS_STORE_ERROR_NOT_FOUND,
+                     _("The project has no revisions yet"));
+      return FALSE;
+    }
+  if (strcmp (cps_revision_get_project_id (revision), project->id) != 0)
+    {
+      g_set_error (error, CPS_STORE_ERROR, CPS_STORE_ERROR_INVALID,
+                   _("Revision %s belongs to another project"), at);
+      return FALSE;
+    }
+  *out_project = g_steal_pointer (&project);
+  *out_revision = g_steal_pointer (&revision);
+  return TRUE;
 }
 
 void
