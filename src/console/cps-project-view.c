@@ -18,6 +18,7 @@
 #include <glib/gi18n.h>
 
 #include "cps-format.h"
+#include "cps-selection.h"
 #include "cps-project-view.h"
 #include "cps-store.h"
 
@@ -1431,20 +1432,9 @@ cps_project_view_get_n_selected_revisions (CpsProjectView *self)
 GPtrArray *
 cps_project_view_dup_selected_revisions (CpsProjectView *self)
 {
-  GPtrArray *revisions;
-  g_autoptr (GtkBitset) selected = NULL;
-  GtkBitsetIter iter;
-  guint position;
-
   g_return_val_if_fail (CPS_IS_PROJECT_VIEW (self), NULL);
 
-  revisions = g_ptr_array_new_with_free_func (g_object_unref);
   if (self->revision_selection == NULL)
-    return revisions;
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->revision_selection));
-  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
-       more = gtk_bitset_iter_next (&iter, &position))
-    g_ptr_array_add (revisions,
-                     g_list_model_get_item (G_LIST_MODEL (self->revision_selection), position));
-  return revisions;
+    return g_ptr_array_new_with_free_func (g_object_unref);
+  return cps_selection_dup_items (GTK_SELECTION_MODEL (self->revision_selection));
 }

@@ -22,6 +22,7 @@
 #include "cps-project-item.h"
 #include "cps-store.h"
 #include "cps-format.h"
+#include "cps-selection.h"
 #include "cps-window.h"
 
 #define MAX_RECENT_FILES 10
@@ -1297,9 +1298,10 @@ set_count_label (GtkWidget *label, gboolean applies, guint count)
     gtk_widget_remove_css_class (label, "dim-label");
 }
 
+/* The Auto-Backups and Revisions columns: right-aligned numbers. */
 static void
-setup_backups_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
-                       CpsWindow *self)
+setup_count_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
+                     CpsWindow *self)
 {
   GtkWidget *label = create_cell_label (1.0, PANGO_ELLIPSIZE_NONE);
 
@@ -1318,16 +1320,6 @@ bind_backups_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
     set_count_label (label, FALSE, 0);
   else
     set_count_label (label, TRUE, cps_project_item_get_auto_backup_count (item));
-}
-
-static void
-setup_revisions_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item,
-                         CpsWindow *self)
-{
-  GtkWidget *label = create_cell_label (1.0, PANGO_ELLIPSIZE_NONE);
-
-  gtk_widget_add_css_class (label, "numeric");
-  gtk_list_item_set_child (list_item, label);
 }
 
 static void
@@ -1827,9 +1819,8 @@ cps_window_class_init (CpsWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, bind_kind_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, setup_checksum_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_checksum_cell_cb);
-  gtk_widget_class_bind_template_callback (widget_class, setup_backups_cell_cb);
+  gtk_widget_class_bind_template_callback (widget_class, setup_count_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_backups_cell_cb);
-  gtk_widget_class_bind_template_callback (widget_class, setup_revisions_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_revisions_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, setup_status_cell_cb);
   gtk_widget_class_bind_template_callback (widget_class, bind_status_cell_cb);
@@ -2023,21 +2014,11 @@ cps_window_get_rows (CpsWindow *self)
 GPtrArray *
 cps_window_dup_selected_items (CpsWindow *self)
 {
-  GPtrArray *items;
-  g_autoptr (GtkBitset) selected = NULL;
-  GtkBitsetIter iter;
-  guint position;
-
   g_return_val_if_fail (CPS_IS_WINDOW (self), NULL);
 
-  items = g_ptr_array_new_with_free_func (g_object_unref);
   if (self->selection == NULL)
-    return items;
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
-       more = gtk_bitset_iter_next (&iter, &position))
-    g_ptr_array_add (items, g_list_model_get_item (G_LIST_MODEL (self->selection), position));
-  return items;
+    return g_ptr_array_new_with_free_func (g_object_unref);
+  return cps_selection_dup_items (GTK_SELECTION_MODEL (self->selection));
 }
 
 /**
