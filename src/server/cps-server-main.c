@@ -13,6 +13,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <sodium.h>
@@ -27,6 +28,7 @@ typedef struct
 {
   CpsServer *server;
   GMainLoop *loop;
+  gboolean stopping;
 } ServeState;
 
 static gboolean
@@ -34,10 +36,14 @@ terminate_cb (gpointer user_data)
 {
   ServeState *state = user_data;
 
+  /* A second signal while draining changes nothing: the grace period still applies. */
+  if (state->stopping)
+    return G_SOURCE_CONTINUE;
+  state->stopping = TRUE;
   g_message ("Stopping: finishing the requests in progress");
   cps_server_stop (state->server);
   g_main_loop_quit (state->loop);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 static int
@@ -128,6 +134,7 @@ serve_main (int argc, char **argv)
   loop = g_main_loop_new (NULL, FALSE);
   state.server = server;
   state.loop = loop;
+  state.stopping = FALSE;
   term_id = g_unix_signal_add (SIGTERM, terminate_cb, &state);
   int_id = g_unix_signal_add (SIGINT, terminate_cb, &state);
   g_main_loop_run (loop);
@@ -179,6 +186,14 @@ main (int argc, char **argv)
       printf ("cps-server %s\n", PACKAGE_VERSION);
       return 0;
     }
+
+  /* So each command's --help shows “cps-server COMMAND [OPTION…]”. */
+  {
+    g_autofree char *prgname = g_strdup_printf ("cps-server %s", command);
+
+    if (strlen (command) < 32 && g_utf8_validate (command, -1, NULL))
+      g_set_prgname (prgname);
+  }
 
   if (g_str_equal (command, "serve"))
     return serve_main (argc - 1, argv + 1);
