@@ -6,6 +6,7 @@
 
 #pragma once
 
+#include "cps-audit-chain.h"
 #include "cps-clock.h"
 #include "cps-dag.h"
 #include "cps-device-key.h"
