@@ -84,9 +84,8 @@ read_uint (GKeyFile *file, const char *group, const char *key, guint64 min, guin
   if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, &parsed, NULL))
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                   _("[%s] %s must be a whole number from %" G_GUINT64_FORMAT " to %"
-                     G_GUINT64_FORMAT "."),
-                   group, key, min, max);
+                   _("[%s] %s must be a whole number from %llu to %llu."), group, key,
+                   (unsigned long long) min, (unsigned long long) max);
       return FALSE;
     }
   *value = parsed;

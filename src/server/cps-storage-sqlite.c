@@ -89,6 +89,7 @@ static const CpsStorageVTable sqlite_vtable;
  * revisions_by_project covers what revision_graph reads, so building a project's DAG does
  * not read the documents; revisions_feed is the changes feed in seq order with the project
  * of each entry, so a member's page skips other projects' revisions without reading them. */
+/* clang-format off */
 static const char schema_v1[] =
   "CREATE TABLE accounts ("
   "  id TEXT PRIMARY KEY NOT NULL,"
@@ -224,6 +225,7 @@ static const char schema_v1[] =
   "  BEGIN SELECT RAISE (ABORT, 'checkpoints are append-only'); END;"
   "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
   "  BEGIN SELECT RAISE (ABORT, 'checkpoints are append-only'); END;";
+/* clang-format on */
 
 /* To change the schema, append { 2, "…" } with the statements that take version 1 to 2,
  * and raise SCHEMA_VERSION. */
@@ -275,8 +277,8 @@ set_sqlite_error (CpsStorageSqlite *self, int rc, const char *doing, GError **er
 
     case SQLITE_FULL:
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
-                   _("%s: the disk holding “%s” is full. Free some space and try again."),
-                   doing, self->path);
+                   _("%s: the disk holding “%s” is full. Free some space and try again."), doing,
+                   self->path);
       break;
 
     default:
@@ -293,8 +295,7 @@ set_not_found (GError **error, const char *not_found, const char *key)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 #pragma GCC diagnostic ignored "-Wformat-extra-args"
-  g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND, not_found,
-               key ? key : "");
+  g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND, not_found, key ? key : "");
 #pragma GCC diagnostic pop
 }
 
@@ -386,8 +387,8 @@ step_done (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing, GError
 
 /* Runs an UPDATE of one row; NOT_FOUND when no row matched. */
 static gboolean
-step_update (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing,
-             const char *not_found, const char *key, GError **error)
+step_update (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing, const char *not_found,
+             const char *key, GError **error)
 {
   if (!step_done (self, stmt, doing, error))
     return FALSE;
@@ -402,8 +403,8 @@ step_update (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing,
 /* Steps to the statement's one row: SQLITE_ROW, SQLITE_DONE (no row, NOT_FOUND set), or an
  * error code with @error set. */
 static int
-step_one (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing,
-          const char *not_found, const char *key, GError **error)
+step_one (CpsStorageSqlite *self, sqlite3_stmt *stmt, const char *doing, const char *not_found,
+          const char *key, GError **error)
 {
   int rc = sqlite3_step (stmt);
 
@@ -488,7 +489,7 @@ exec_script (CpsStorageSqlite *self, const char *sql, const char *doing, GError 
 
 /* ----- records ---------------------------------------------------------------------------- */
 
-#define ACCOUNT_COLUMNS                                                                        \
+#define ACCOUNT_COLUMNS                                                                            \
   "id, username, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at"
 
 static gpointer
@@ -507,8 +508,8 @@ read_account (sqlite3_stmt *stmt)
   return account;
 }
 
-#define DEVICE_COLUMNS                                                                         \
-  "id, account_id, name, platform, client_version, public_key, key_fingerprint, state, "       \
+#define DEVICE_COLUMNS                                                                             \
+  "id, account_id, name, platform, client_version, public_key, key_fingerprint, state, "           \
   "registered_at, last_seen_at, last_sync_at, revoked_at, revoked_by, revoke_reason"
 
 static gpointer
@@ -551,7 +552,7 @@ token_state_to_string (CpsTokenState state)
   return token_states[state];
 }
 
-#define TOKEN_COLUMNS                                                                          \
+#define TOKEN_COLUMNS                                                                              \
   "token_hash, kind, state, session_id, account_id, device_id, created_at, expires_at"
 
 static gpointer
@@ -577,8 +578,8 @@ read_token (sqlite3_stmt *stmt)
   return token;
 }
 
-#define PROJECT_COLUMNS                                                                        \
-  "p.id, p.name, p.owner, p.encrypted, p.created_at, p.updated_at, p.heads, p.conflicted, "    \
+#define PROJECT_COLUMNS                                                                            \
+  "p.id, p.name, p.owner, p.encrypted, p.created_at, p.updated_at, p.heads, p.conflicted, "        \
   "p.revision_count, p.checksum, p.deleted"
 
 static gpointer
@@ -623,13 +624,13 @@ read_wrapped_key (sqlite3_stmt *stmt)
 
 /* Every revision query selects these twelve columns in this order; a query that does not
  * fill a field selects NULL in its place. */
-#define REVISION_COLUMNS                                                                       \
-  "r.seq, r.id, r.project_id, r.device_id, r.created_at, r.checksum, r.deleted, r.parents, "   \
+#define REVISION_COLUMNS                                                                           \
+  "r.seq, r.id, r.project_id, r.device_id, r.created_at, r.checksum, r.deleted, r.parents, "       \
   "r.clock_sum, r.clock_json, r.json, r.header_json"
-#define REVISION_HEADER_COLUMNS                                                                \
-  "r.seq, r.id, r.project_id, r.device_id, r.created_at, r.checksum, r.deleted, r.parents, "   \
+#define REVISION_HEADER_COLUMNS                                                                    \
+  "r.seq, r.id, r.project_id, r.device_id, r.created_at, r.checksum, r.deleted, r.parents, "       \
   "r.clock_sum, r.clock_json, NULL, r.header_json"
-#define REVISION_GRAPH_COLUMNS                                                                 \
+#define REVISION_GRAPH_COLUMNS                                                                     \
   "r.seq, r.id, r.project_id, NULL, NULL, NULL, 0, r.parents, r.clock_sum, NULL, NULL, NULL"
 
 static gpointer
@@ -652,8 +653,8 @@ read_revision (sqlite3_stmt *stmt)
   return revision;
 }
 
-#define AUDIT_COLUMNS                                                                          \
-  "seq, at, action, actor_account, actor_device, target_type, target_id, details_json, "       \
+#define AUDIT_COLUMNS                                                                              \
+  "seq, at, action, actor_account, actor_device, target_type, target_id, details_json, "           \
   "prev_hash, hash"
 
 static gpointer
@@ -824,8 +825,7 @@ create_private_file (const char *path, GError **error)
       if (saved_errno == EEXIST)
         return TRUE;
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
-                   _("Could not create the database “%s”: %s."), path,
-                   g_strerror (saved_errno));
+                   _("Could not create the database “%s”: %s."), path, g_strerror (saved_errno));
       return FALSE;
     }
   close (fd);
@@ -891,6 +891,7 @@ CpsStorage *
 _cps_storage_sqlite_open (const char *path, GError **error)
 {
   g_autoptr (CpsStorageSqlite) self = NULL;
+  gboolean checked;
   int version = 0;
   int rc;
 
@@ -908,8 +909,7 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   self = g_new0 (CpsStorageSqlite, 1);
   self->parent.vtable = &sqlite_vtable;
   self->path = g_strdup (path);
-  self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                            finalize_stmt);
+  self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
 
   rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
@@ -923,10 +923,14 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
 
   /* The first read of the file: nothing is written before the file is known to be a
-   * database of ours at this version or older. */
-  if (!check_schema_version (self, &version, error))
+   * database of ours at this version or older. One read transaction, so a schema another
+   * connection creates meanwhile is seen whole or not at all. */
+  if (!exec_script (self, "BEGIN", _("Could not read the database"), error))
     return NULL;
-  if (version == 0 && !check_unversioned_is_empty (self, error))
+  checked = check_schema_version (self, &version, error)
+            && (version > 0 || check_unversioned_is_empty (self, error));
+  sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!checked)
     return NULL;
 
   if (!apply_settings (self, error))
@@ -1022,23 +1026,22 @@ static CpsAccountRecord *
 storage_account_get (CpsStorage *storage, const char *id, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (self,
-                                      "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1",
-                                      error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1", error);
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  return read_one (self, stmt, read_account, _("Could not read the account"), _("There is no account with the id “%s”."), id,
-                   error);
+  return read_one (self, stmt, read_account, _("Could not read the account"),
+                   _("There is no account with the id “%s”."), id, error);
 }
 
 static CpsAccountRecord *
 storage_account_get_by_name (CpsStorage *storage, const char *username, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (
-    self, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE username = ?1", error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE username = ?1", error);
 
   if (stmt == NULL)
     return NULL;
@@ -1083,8 +1086,8 @@ storage_account_update (CpsStorage *storage, const CpsAccountRecord *account, GE
   bind_text (stmt, 4, account->totp_secret);
   bind_text (stmt, 5, account->totp_pending);
   sqlite3_bind_int64 (stmt, 6, account->totp_last_step);
-  return step_update (self, stmt, _("Could not update the account"), _("There is no account with the id “%s”."), account->id,
-                      error);
+  return step_update (self, stmt, _("Could not update the account"),
+                      _("There is no account with the id “%s”."), account->id, error);
 }
 
 static gint64
@@ -1164,23 +1167,22 @@ static CpsDeviceRecord *
 storage_device_get (CpsStorage *storage, const char *id, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (self,
-                                      "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = ?1",
-                                      error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = ?1", error);
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  return read_one (self, stmt, read_device, _("Could not read the device"), _("There is no device with the id “%s”."), id,
-                   error);
+  return read_one (self, stmt, read_device, _("Could not read the device"),
+                   _("There is no device with the id “%s”."), id, error);
 }
 
 static CpsDeviceRecord *
 storage_device_get_by_key (CpsStorage *storage, const char *public_key, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (
-    self, "SELECT " DEVICE_COLUMNS " FROM devices WHERE public_key = ?1", error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " DEVICE_COLUMNS " FROM devices WHERE public_key = ?1", error);
 
   if (stmt == NULL)
     return NULL;
@@ -1231,8 +1233,8 @@ storage_device_update (CpsStorage *storage, const CpsDeviceRecord *device, GErro
   bind_text (stmt, 6, device->name);
   bind_text (stmt, 7, device->platform);
   bind_text (stmt, 8, device->client_version);
-  return step_update (self, stmt, _("Could not update the device"), _("There is no device with the id “%s”."), device->id,
-                      error);
+  return step_update (self, stmt, _("Could not update the device"),
+                      _("There is no device with the id “%s”."), device->id, error);
 }
 
 static gboolean
@@ -1251,16 +1253,17 @@ storage_device_touch (CpsStorage *storage, const char *id, const char *at, gbool
   bind_text (stmt, 1, id);
   bind_text (stmt, 2, at);
   sqlite3_bind_int (stmt, 3, synced ? 1 : 0);
-  return step_update (self, stmt, _("Could not record when the device was seen"), _("There is no device with the id “%s”."), id, error);
+  return step_update (self, stmt, _("Could not record when the device was seen"),
+                      _("There is no device with the id “%s”."), id, error);
 }
 
 static gboolean
-storage_device_count_states (CpsStorage *storage, gint64 *active, gint64 *pending,
-                             gint64 *revoked, GError **error)
+storage_device_count_states (CpsStorage *storage, gint64 *active, gint64 *pending, gint64 *revoked,
+                             GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (self, "SELECT state, count(*) FROM devices GROUP BY state",
-                                      error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT state, count(*) FROM devices GROUP BY state", error);
   gint64 counts[3] = { 0, 0, 0 };
   int rc;
 
@@ -1320,15 +1323,15 @@ static CpsTokenRecord *
 storage_token_get (CpsStorage *storage, const char *token_hash, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (
-    self, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token_hash = ?1", error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token_hash = ?1", error);
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, token_hash);
   /* The hash is not secret, but a token's identity has no place in a message. */
-  return read_one (self, stmt, read_token, _("Could not read the token"), _("There is no such token."),
-                   NULL, error);
+  return read_one (self, stmt, read_token, _("Could not read the token"),
+                   _("There is no such token."), NULL, error);
 }
 
 static gboolean
@@ -1336,8 +1339,8 @@ storage_token_set_state (CpsStorage *storage, const char *token_hash, CpsTokenSt
                          GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (self, "UPDATE tokens SET state = ?2 WHERE token_hash = ?1",
-                                      error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "UPDATE tokens SET state = ?2 WHERE token_hash = ?1", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1472,14 +1475,14 @@ static CpsProjectRecord *
 storage_project_get (CpsStorage *storage, const char *id, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (
-    self, "SELECT " PROJECT_COLUMNS " FROM projects p WHERE p.id = ?1", error);
+  g_auto (CachedStmt) stmt
+      = prepare (self, "SELECT " PROJECT_COLUMNS " FROM projects p WHERE p.id = ?1", error);
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  return read_one (self, stmt, read_project, _("Could not read the project"), _("There is no project with the id “%s”."), id,
-                   error);
+  return read_one (self, stmt, read_project, _("Could not read the project"),
+                   _("There is no project with the id “%s”."), id, error);
 }
 
 static GPtrArray *
@@ -1532,8 +1535,8 @@ storage_project_update (CpsStorage *storage, const CpsProjectRecord *project, GE
   sqlite3_bind_int64 (stmt, 6, project->revision_count);
   bind_text (stmt, 7, project->checksum);
   sqlite3_bind_int (stmt, 8, project->deleted ? 1 : 0);
-  return step_update (self, stmt, _("Could not update the project"), _("There is no project with the id “%s”."), project->id,
-                      error);
+  return step_update (self, stmt, _("Could not update the project"),
+                      _("There is no project with the id “%s”."), project->id, error);
 }
 
 static gint64
@@ -1717,8 +1720,7 @@ storage_revision_insert (CpsStorage *storage, CpsRevisionRecord *revision, GErro
 }
 
 static CpsRevisionRecord *
-storage_revision_get (CpsStorage *storage, const char *project_id, const char *id,
-                      GError **error)
+storage_revision_get (CpsStorage *storage, const char *project_id, const char *id, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
   g_auto (CachedStmt) stmt = NULL;
@@ -1735,12 +1737,13 @@ storage_revision_get (CpsStorage *storage, const char *project_id, const char *i
   bind_text (stmt, 1, id);
   if (project_id != NULL)
     bind_text (stmt, 2, project_id);
-  return read_one (self, stmt, read_revision, _("Could not read the revision"), _("There is no revision “%s” in this project."), id, error);
+  return read_one (self, stmt, read_revision, _("Could not read the revision"),
+                   _("There is no revision “%s” in this project."), id, error);
 }
 
 static GPtrArray *
-storage_revision_list (CpsStorage *storage, const char *project_id, gint64 after_seq,
-                       guint limit, GError **error)
+storage_revision_list (CpsStorage *storage, const char *project_id, gint64 after_seq, guint limit,
+                       GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
   g_auto (CachedStmt) stmt = prepare (self,
@@ -1821,17 +1824,16 @@ storage_revision_count (CpsStorage *storage, GError **error)
  * @func stops the walk; with an error set, it is passed on and the walk returns FALSE. */
 static gboolean
 storage_revision_foreach (CpsStorage *storage,
-                          gboolean (*func) (const CpsRevisionRecord *revision,
-                                            gpointer user_data, GError **error),
+                          gboolean (*func) (const CpsRevisionRecord *revision, gpointer user_data,
+                                            GError **error),
                           gpointer user_data, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
   g_autoptr (OwnStmt) stmt = NULL;
   int rc;
 
-  rc = sqlite3_prepare_v2 (self->db,
-                           "SELECT " REVISION_COLUMNS " FROM revisions r ORDER BY r.seq", -1,
-                           &stmt, NULL);
+  rc = sqlite3_prepare_v2 (self->db, "SELECT " REVISION_COLUMNS " FROM revisions r ORDER BY r.seq",
+                           -1, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
       set_sqlite_error (self, rc, _("Could not read the revisions"), error);
@@ -2105,8 +2107,7 @@ storage_backup_to (CpsStorage *storage, const char *path, GError **error)
                      path);
       else
         g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
-                     _("Could not create the backup “%s”: %s."), path,
-                     g_strerror (saved_errno));
+                     _("Could not create the backup “%s”: %s."), path, g_strerror (saved_errno));
       return FALSE;
     }
   close (fd);
