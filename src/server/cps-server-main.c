@@ -125,18 +125,27 @@ serve_main (int argc, char **argv)
     g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3", TRUE);
 
   server = cps_server_new (g_steal_pointer (&config), &error);
-  if (server == NULL || !cps_server_start (server, &error))
+  if (server == NULL)
     {
       g_printerr ("cps-server: %s\n", error->message);
       return 1;
     }
 
+  /* Handle the signals before the “listening on” line: whoever waits for it may stop the
+   * server at once, and must get the graceful stop rather than the default action. */
   loop = g_main_loop_new (NULL, FALSE);
   state.server = server;
   state.loop = loop;
   state.stopping = FALSE;
   term_id = g_unix_signal_add (SIGTERM, terminate_cb, &state);
   int_id = g_unix_signal_add (SIGINT, terminate_cb, &state);
+  if (!cps_server_start (server, &error))
+    {
+      g_source_remove (term_id);
+      g_source_remove (int_id);
+      g_printerr ("cps-server: %s\n", error->message);
+      return 1;
+    }
   g_main_loop_run (loop);
   g_source_remove (term_id);
   g_source_remove (int_id);

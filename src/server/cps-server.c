@@ -351,6 +351,9 @@ run_job (gpointer data, gpointer user_data)
     {
       job->request.storage = storage;
       job->match.route->handler (&job->request);
+      /* A handler that returned early inside a transaction must not leave this worker's
+       * connection holding the write lock; outside one this does nothing. */
+      cps_storage_rollback (storage);
       job->request.storage = NULL;
     }
 
@@ -380,6 +383,11 @@ early_handler_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
                                                 "accepts; send it in smaller parts.";
   if (status == 0)
     return;
+
+  /* libsoup still reads the whole body before it sends this answer (unless the client
+   * asked “Expect: 100-continue”): drop it as it arrives instead of holding it in memory,
+   * or a client declaring gigabytes could exhaust the server's memory. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
 
   job.request.method = soup_server_message_get_method (msg);
   job.request.path = path;

@@ -574,20 +574,20 @@ test_devices (Fixture *fixture, gconstpointer data)
   g_clear_pointer (&device, cps_device_record_free);
 
   /* Touch. */
-  g_assert_true (cps_storage_device_touch (storage, DEVICE_A, "2026-03-03T01:00:00.000Z", FALSE,
-                                           &error));
+  g_assert_true (
+      cps_storage_device_touch (storage, DEVICE_A, "2026-03-03T01:00:00.000Z", FALSE, &error));
   g_assert_no_error (error);
   device = cps_storage_device_get (storage, DEVICE_A, &error);
   g_assert_cmpstr (device->last_seen_at, ==, "2026-03-03T01:00:00.000Z");
   g_assert_null (device->last_sync_at);
   g_clear_pointer (&device, cps_device_record_free);
-  g_assert_true (cps_storage_device_touch (storage, DEVICE_A, "2026-03-03T02:00:00.000Z", TRUE,
-                                           &error));
+  g_assert_true (
+      cps_storage_device_touch (storage, DEVICE_A, "2026-03-03T02:00:00.000Z", TRUE, &error));
   device = cps_storage_device_get (storage, DEVICE_A, &error);
   g_assert_cmpstr (device->last_seen_at, ==, "2026-03-03T02:00:00.000Z");
   g_assert_cmpstr (device->last_sync_at, ==, "2026-03-03T02:00:00.000Z");
-  g_assert_false (cps_storage_device_touch (storage, "nope", "2026-03-03T02:00:00.000Z", TRUE,
-                                            &error));
+  g_assert_false (
+      cps_storage_device_touch (storage, "nope", "2026-03-03T02:00:00.000Z", TRUE, &error));
   g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
@@ -655,8 +655,7 @@ test_tokens (Fixture *fixture, gconstpointer data)
   g_assert_null (cps_storage_token_get (storage, "sha256:none", &error));
   g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND);
   g_clear_error (&error);
-  g_assert_false (cps_storage_token_set_state (storage, "sha256:none", CPS_TOKEN_REVOKED,
-                                               &error));
+  g_assert_false (cps_storage_token_set_state (storage, "sha256:none", CPS_TOKEN_REVOKED, &error));
   g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
@@ -718,29 +717,29 @@ test_ratelimit (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cps_storage_ratelimit_count (storage, "account:alice", 0, &oldest, &error), ==,
                    5);
   g_assert_cmpint (oldest, ==, 100000);
-  g_assert_cmpint (
-    cps_storage_ratelimit_count (storage, "account:alice", 100015, &oldest, &error), ==, 3);
+  g_assert_cmpint (cps_storage_ratelimit_count (storage, "account:alice", 100015, &oldest, &error),
+                   ==, 3);
   g_assert_cmpint (oldest, ==, 100020);
-  g_assert_cmpint (
-    cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==, 1);
+  g_assert_cmpint (cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==,
+                   1);
   g_assert_no_error (error);
 
   /* A failure a day later drops what is older than a day for that key only. */
   g_assert_true (
-    cps_storage_ratelimit_record (storage, "account:alice", 100000 + 86400 + 15, &error));
+      cps_storage_ratelimit_record (storage, "account:alice", 100000 + 86400 + 15, &error));
   g_assert_cmpint (cps_storage_ratelimit_count (storage, "account:alice", 0, &oldest, &error), ==,
                    4);
   g_assert_cmpint (oldest, ==, 100020);
-  g_assert_cmpint (
-    cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==, 1);
+  g_assert_cmpint (cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==,
+                   1);
 
   g_assert_true (cps_storage_ratelimit_clear (storage, "account:alice", &error));
   g_assert_no_error (error);
   g_assert_cmpint (cps_storage_ratelimit_count (storage, "account:alice", 0, &oldest, &error), ==,
                    0);
   g_assert_cmpint (oldest, ==, 0);
-  g_assert_cmpint (
-    cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==, 1);
+  g_assert_cmpint (cps_storage_ratelimit_count (storage, "address:10.0.0.1", 0, NULL, &error), ==,
+                   1);
 }
 
 static CpsWrappedKeyRecord *
@@ -961,8 +960,7 @@ collect_revision (const CpsRevisionRecord *revision, gpointer user_data, GError 
   g_ptr_array_add (data->ids, g_strdup (revision->id));
   if (data->ids->len == data->stop_after)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Stopped after %u.",
-                   data->stop_after);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Stopped after %u.", data->stop_after);
       return FALSE;
     }
   return TRUE;
@@ -1126,8 +1124,7 @@ test_revisions (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (((CpsRevisionRecord *) list->pdata[1])->seq, ==, seqs[7]);
   g_assert_cmpint (((CpsRevisionRecord *) list->pdata[2])->seq, ==, seqs[8]);
   g_clear_pointer (&list, g_ptr_array_unref);
-  list = cps_storage_changes_list (storage, "00000000-0000-4000-8000-0000000000ee", 0, 100,
-                                   &error);
+  list = cps_storage_changes_list (storage, "00000000-0000-4000-8000-0000000000ee", 0, 100, &error);
   g_assert_cmpuint (list->len, ==, 0);
   g_clear_pointer (&list, g_ptr_array_unref);
 
@@ -1235,7 +1232,8 @@ test_audit (Fixture *fixture, gconstpointer data)
 
   g_assert_true (cps_storage_audit_last (storage, &seq, &hash, &error));
   g_assert_cmpint (seq, ==, 5);
-  g_assert_cmpstr (hash, ==, "sha256:0000000000000000000000000000000000000000000000000000000000000005");
+  g_assert_cmpstr (hash, ==,
+                   "sha256:0000000000000000000000000000000000000000000000000000000000000005");
 
   /* The chain only grows at its end. */
   {
@@ -1430,12 +1428,121 @@ test_integrity (Fixture *fixture, gconstpointer data)
   g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
 }
 
+typedef struct
+{
+  const char *path;
+  guint thread;
+  GPtrArray *seqs; /* gint64 per revision, in commit order of this thread */
+} WriterData;
+
+#define N_WRITERS 4
+#define N_BATCHES 25
+#define BATCH_SIZE 4
+
+/* A worker thread with its own connection: opens (maybe creating the file at the same time
+ * as the others), then commits batches of revisions. */
+static gpointer
+writer_thread (gpointer user_data)
+{
+  WriterData *data = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStorage) storage = cps_storage_open ("sqlite", data->path, &error);
+
+  g_assert_no_error (error);
+  for (guint batch = 0; batch < N_BATCHES; batch++)
+    {
+      g_assert_true (cps_storage_begin (storage, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < BATCH_SIZE; i++)
+        {
+          guint n = 1000000 * (data->thread + 1) + batch * BATCH_SIZE + i;
+          gint64 seq = add_revision (storage, n, PROJECT_1, DEVICE_A, NULL);
+
+          g_ptr_array_add (data->seqs, g_memdup2 (&seq, sizeof seq));
+        }
+      g_assert_true (cps_storage_commit (storage, &error));
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static gpointer
+opener_thread (gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStorage) storage = cps_storage_open ("sqlite", user_data, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (cps_storage_revision_count (storage, &error), ==, 0);
+  g_assert_no_error (error);
+  return NULL;
+}
+
+static void
+test_concurrent (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) feed = NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree char *fresh = g_build_filename (fixture->dir, "fresh.db", NULL);
+  WriterData writers[N_WRITERS];
+  GThread *threads[N_WRITERS];
+  gint64 last = 0;
+
+  /* Several connections opening a new file at once: one creates the schema. */
+  for (guint i = 0; i < N_WRITERS; i++)
+    {
+      writers[i] = (WriterData){ .path = fresh, .thread = i };
+      writers[i].seqs = g_ptr_array_new_with_free_func (g_free);
+    }
+  for (guint i = 0; i < N_WRITERS; i++)
+    threads[i] = g_thread_new ("opener", opener_thread, fresh);
+  for (guint i = 0; i < N_WRITERS; i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpint (raw_int (fresh, "PRAGMA user_version"), ==, 1);
+  g_clear_pointer (&fixture->storage, cps_storage_close);
+  fixture->storage = cps_storage_open ("sqlite", fresh, &error);
+  g_assert_no_error (error);
+  add_world (fixture->storage);
+
+  for (guint i = 0; i < N_WRITERS; i++)
+    threads[i] = g_thread_new ("writer", writer_thread, &writers[i]);
+  for (guint i = 0; i < N_WRITERS; i++)
+    g_thread_join (threads[i]);
+
+  /* Every revision is in the feed once, in increasing seq order, and each thread's own
+   * revisions got increasing seqs. */
+  feed = cps_storage_changes_list (fixture->storage, NULL, 0, 1000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (feed->len, ==, N_WRITERS * N_BATCHES * BATCH_SIZE);
+  for (guint i = 0; i < feed->len; i++)
+    {
+      gint64 seq = ((CpsRevisionRecord *) feed->pdata[i])->seq;
+
+      g_assert_cmpint (seq, >, last);
+      last = seq;
+      g_hash_table_add (seen, g_memdup2 (&seq, sizeof seq));
+    }
+  for (guint t = 0; t < N_WRITERS; t++)
+    {
+      for (guint i = 0; i < writers[t].seqs->len; i++)
+        {
+          gint64 *seq = writers[t].seqs->pdata[i];
+
+          g_assert_true (g_hash_table_contains (seen, seq));
+          if (i > 0)
+            g_assert_cmpint (*seq, >, *(gint64 *) writers[t].seqs->pdata[i - 1]);
+        }
+      g_ptr_array_unref (writers[t].seqs);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(name, func) \
+#define ADD(name, func)                                                                            \
   g_test_add ("/storage/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("open", test_open);
@@ -1454,6 +1561,7 @@ main (int argc, char *argv[])
   ADD ("audit", test_audit);
   ADD ("backup", test_backup);
   ADD ("integrity", test_integrity);
+  ADD ("concurrent", test_concurrent);
 
 #undef ADD
 
