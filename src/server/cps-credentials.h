@@ -37,7 +37,7 @@ gboolean cps_totp_verify (const char *secret_base32, const char *code, gint64 un
                           gint64 last_step, gint64 *matched_step);
 char *cps_totp_uri (const char *secret_base32, const char *username);
 
-/* Ten codes like "k7f3-9q2x-m4p8" and their hashes (same order). */
+/* Ten codes of 80 bits, like "k7f3-9q2x-m4p8-a2cd". */
 GStrv cps_recovery_codes_generate (void);
 char *cps_recovery_code_hash (const char *code);
 

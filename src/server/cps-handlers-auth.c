@@ -202,7 +202,11 @@ reply_login_failure (CpsRequest *request, const char *account_key, const char *a
                      const char *account_id, const char *username, const char *code)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *details = details_json ("reason", code, "username", username, NULL);
+  /* The name typed is kept only when it names an account: people type passwords into the
+   * username field, and the audit log must never hold one. */
+  g_autofree char *details = account_id != NULL
+                               ? details_json ("reason", code, "username", username, NULL)
+                               : details_json ("reason", code, "username", "(unknown)", NULL);
   gint64 now = request_time (request);
 
   if (!cps_storage_begin (request->storage, &error))

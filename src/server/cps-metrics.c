@@ -36,6 +36,7 @@ typedef struct
 {
   char *method;
   char *route;
+  guint status;
   guint64 buckets[N_BUCKETS]; /* per bucket, not cumulative */
   guint64 count;
   double sum;
@@ -45,7 +46,7 @@ struct _CpsMetrics
 {
   GMutex lock;
   GHashTable *requests;   /* "method route status" → RequestCounter */
-  GHashTable *latencies;  /* "method route" → LatencyHistogram */
+  GHashTable *latencies;  /* "method route status" → LatencyHistogram */
   guint64 push_accepted;
   guint64 push_rejected;
   guint64 push_duplicate;
@@ -88,7 +89,9 @@ compare_latencies (gconstpointer a, gconstpointer b)
   const LatencyHistogram *hb = *(LatencyHistogram *const *) b;
   int cmp = strcmp (ha->route, hb->route);
 
-  return cmp != 0 ? cmp : strcmp (ha->method, hb->method);
+  if (cmp == 0)
+    cmp = strcmp (ha->method, hb->method);
+  return cmp != 0 ? cmp : (ha->status > hb->status) - (ha->status < hb->status);
 }
 
 /* A label value in the exposition format: backslash, double quote and line
@@ -193,7 +196,7 @@ cps_metrics_observe_request (CpsMetrics *metrics, const char *method, const char
     bucket++;
 
   request_key = g_strdup_printf ("%s %s %u", method, route, status);
-  latency_key = g_strdup_printf ("%s %s", method, route);
+  latency_key = g_strdup_printf ("%s %s %u", method, route, status);
 
   g_mutex_lock (&metrics->lock);
 
@@ -214,6 +217,7 @@ cps_metrics_observe_request (CpsMetrics *metrics, const char *method, const char
       histogram = g_new0 (LatencyHistogram, 1);
       histogram->method = g_strdup (method);
       histogram->route = g_strdup (route);
+      histogram->status = status;
       g_hash_table_insert (metrics->latencies, g_steal_pointer (&latency_key), histogram);
     }
   histogram->buckets[bucket]++;
@@ -271,7 +275,8 @@ render_requests (CpsMetrics *metrics, GString *out)
     }
 
   append_family (out, "cps_http_request_duration_seconds", "histogram",
-                 "Time from receiving a request to its response, by method and route pattern.");
+                 "Time from receiving a request to its response, by method, route pattern and "
+                 "status.");
   for (guint i = 0; i < latencies->len; i++)
     {
       const LatencyHistogram *histogram = g_ptr_array_index (latencies, i);
@@ -282,17 +287,18 @@ render_requests (CpsMetrics *metrics, GString *out)
           cumulative += histogram->buckets[b];
           g_string_append (out, "cps_http_request_duration_seconds_bucket{");
           append_method_route (out, histogram->method, histogram->route);
-          g_string_append (out, ",le=\"");
+          g_string_append_printf (out, ",status=\"%u\",le=\"", histogram->status);
           g_string_append (out, b < G_N_ELEMENTS (bucket_labels) ? bucket_labels[b] : "+Inf");
           g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", cumulative);
         }
       g_string_append (out, "cps_http_request_duration_seconds_sum{");
       append_method_route (out, histogram->method, histogram->route);
-      g_string_append (out, "} ");
+      g_string_append_printf (out, ",status=\"%u\"} ", histogram->status);
       append_double (out, histogram->sum);
       g_string_append (out, "\ncps_http_request_duration_seconds_count{");
       append_method_route (out, histogram->method, histogram->route);
-      g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", histogram->count);
+      g_string_append_printf (out, ",status=\"%u\"} %" G_GUINT64_FORMAT "\n", histogram->status,
+                              histogram->count);
     }
 
   append_family (out, "cps_push_revisions_total", "counter",

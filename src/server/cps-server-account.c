@@ -90,6 +90,19 @@ parse_options (GOptionContext *context, const GOptionEntry *entries, const char 
   return TRUE;
 }
 
+/* The server key, when the server has made one, so that an entry landing on a multiple of
+ * 100 gets its checkpoint at once; NULL otherwise (the server signs one later). */
+static CpsServerKey *
+load_key_if_any (const char *data_dir)
+{
+  g_autoptr (GError) error = NULL;
+  CpsServerKey *key = cps_server_key_load (data_dir, &error);
+
+  if (key == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_printerr ("cps-server: %s\n", error->message);
+  return key;
+}
+
 static gboolean
 username_is_valid (const char *username)
 {
@@ -292,6 +305,7 @@ other_admin_exists (CpsStorage *storage, const char *account_id, gboolean *exist
 static int
 account_add (int argc, char **argv)
 {
+  g_autoptr (CpsServerKey) key = NULL;
   g_autofree char *data_dir = NULL, *username = NULL, *role = NULL;
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -337,6 +351,7 @@ account_add (int argc, char **argv)
     return failed ("%s", error->message);
   if ((storage = open_storage (data_dir, TRUE)) == NULL)
     return EXIT_FAILED;
+  key = load_key_if_any (data_dir);
 
   id = g_uuid_string_random ();
   created_at = cps_now_rfc3339 ();
@@ -361,7 +376,7 @@ account_add (int argc, char **argv)
       return failed (_("The username “%s” is already taken; choose another."), username);
     }
   if (error != NULL ||
-      !cps_audit_append (storage, NULL, "account.created", NULL, NULL, "account", id, details,
+      !cps_audit_append (storage, key, "account.created", NULL, NULL, "account", id, details,
                          NULL, &error))
     return storage_failed (storage, error);
   if (!cps_storage_commit (storage, &error))
@@ -472,6 +487,7 @@ account_list (int argc, char **argv)
 static int
 account_passwd (int argc, char **argv)
 {
+  g_autoptr (CpsServerKey) key = NULL;
   g_autofree char *data_dir = NULL, *username = NULL;
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -499,6 +515,7 @@ account_passwd (int argc, char **argv)
     return usage_error (context, "passwd", _("Give --data-dir and --username."));
   if ((storage = open_storage (data_dir, FALSE)) == NULL)
     return EXIT_FAILED;
+  key = load_key_if_any (data_dir);
   if ((password = read_password ()) == NULL)
     return EXIT_FAILED;
 
@@ -528,7 +545,7 @@ account_passwd (int argc, char **argv)
 
   details = details_json ("via", "command-line", NULL);
   if (!cps_storage_account_update (storage, account, &error) ||
-      !cps_audit_append (storage, NULL, "account.password_changed", NULL, NULL, "account",
+      !cps_audit_append (storage, key, "account.password_changed", NULL, NULL, "account",
                          account->id, details, NULL, &error) ||
       !cps_storage_commit (storage, &error))
     return storage_failed (storage, error);
@@ -542,6 +559,7 @@ account_passwd (int argc, char **argv)
 static int
 account_role (int argc, char **argv)
 {
+  g_autoptr (CpsServerKey) key = NULL;
   g_autofree char *data_dir = NULL, *username = NULL, *role = NULL;
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -572,6 +590,7 @@ account_role (int argc, char **argv)
                         _("The role must be admin, lead, member or observer."));
   if ((storage = open_storage (data_dir, FALSE)) == NULL)
     return EXIT_FAILED;
+  key = load_key_if_any (data_dir);
 
   if (!cps_storage_begin (storage, &error))
     return failed ("%s", error->message);
@@ -604,7 +623,7 @@ account_role (int argc, char **argv)
   account->role = g_strdup (role);
   details = details_json ("from", old_role, "to", role, "via", "command-line", NULL);
   if (!cps_storage_account_update (storage, account, &error) ||
-      !cps_audit_append (storage, NULL, "account.role_changed", NULL, NULL, "account",
+      !cps_audit_append (storage, key, "account.role_changed", NULL, NULL, "account",
                          account->id, details, NULL, &error) ||
       !cps_storage_commit (storage, &error))
     return storage_failed (storage, error);

@@ -19,7 +19,7 @@ typedef struct
   char *tls_cert;              /* (nullable) PEM file */
   char *tls_key;               /* (nullable) PEM file */
   gboolean insecure_http;      /* plain HTTP on a non-loopback address */
-  guint workers;               /* handler threads; 0 = number of cores */
+  guint workers;               /* handler threads; 0 = twice the cores, at least 4 */
   char *storage;               /* "sqlite" */
 
   /* [limits] */

@@ -204,6 +204,41 @@ cps_server_key_load_or_create (const char *data_dir, GError **error)
   return load_key (path, error);
 }
 
+/**
+ * cps_server_key_load:
+ * @data_dir: the server's data directory
+ *
+ * Loads DATA_DIR/server-key and never creates one: commands that work on an
+ * existing server (backup, rehearse-restore, account) must not replace a lost
+ * key, or every checkpoint signed so far would look forged.
+ *
+ * Returns: (transfer full) (nullable): the key
+ */
+CpsServerKey *
+cps_server_key_load (const char *data_dir, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (data_dir != NULL, NULL);
+
+  if (sodium_init () < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("The cryptography library could not start"));
+      return NULL;
+    }
+  path = g_build_filename (data_dir, KEY_FILE_NAME, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("The server key %s is missing; restore it from your copy. A new key "
+                     "would no longer verify the audit checkpoints signed so far"),
+                   path);
+      return NULL;
+    }
+  return load_key (path, error);
+}
+
 void
 cps_server_key_free (CpsServerKey *key)
 {

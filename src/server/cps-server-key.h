@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 typedef struct _CpsServerKey CpsServerKey;
 
 CpsServerKey *cps_server_key_load_or_create (const char *data_dir, GError **error);
+/* Loads an existing key; a missing one is an error, never replaced. */
+CpsServerKey *cps_server_key_load (const char *data_dir, GError **error);
 void cps_server_key_free (CpsServerKey *key);
 /* base64 of the 32-byte public key */
 const char *cps_server_key_get_public_base64 (CpsServerKey *key);

@@ -590,7 +590,7 @@ cps_server_backup_main (int argc, char **argv)
   storage = open_live_storage (config, &error);
   if (storage == NULL)
     return fail (error->message);
-  key = cps_server_key_load_or_create (config->data_dir, &error);
+  key = cps_server_key_load (config->data_dir, &error);
   if (key == NULL)
     return fail (error->message);
 
@@ -1006,7 +1006,7 @@ cps_server_rehearse_restore_main (int argc, char **argv)
   live = open_live_storage (config, &error);
   if (live == NULL)
     return fail (error->message);
-  key = cps_server_key_load_or_create (config->data_dir, &error);
+  key = cps_server_key_load (config->data_dir, &error);
   if (key == NULL)
     return fail (error->message);
 
@@ -1124,7 +1124,7 @@ cps_server_check_main (int argc, char **argv)
     return fail (error->message);
   if (g_file_test (key_path, G_FILE_TEST_EXISTS))
     {
-      key = cps_server_key_load_or_create (config->data_dir, &error);
+      key = cps_server_key_load (config->data_dir, &error);
       if (key == NULL)
         {
           add_problem (problems, "%s", error->message);

@@ -235,7 +235,13 @@ log_request (Job *job)
   g_snprintf (status, sizeof status, "%u", job->request.status);
   /* Structured: route patterns and codes only; never bodies, tokens or query values.
    * Only MESSAGE takes printf arguments, and it must come last. */
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+  /* Refusals and failures are always logged; answered requests only with
+   * G_MESSAGES_DEBUG=cps-server (or at info level in the journal). */
+  GLogLevelFlags level = job->request.status >= 500   ? G_LOG_LEVEL_WARNING
+                         : job->request.status >= 400 ? G_LOG_LEVEL_MESSAGE
+                                                      : G_LOG_LEVEL_INFO;
+
+  g_log_structured (G_LOG_DOMAIN, level,
                     "CPS_METHOD", job->method,
                     "CPS_ROUTE", route,
                     "CPS_STATUS", status,
@@ -664,6 +670,7 @@ cps_server_new (CpsServerConfig *config, GError **error)
 {
   g_autoptr(CpsServer) self = g_object_new (CPS_TYPE_SERVER, NULL);
   g_autoptr(CpsStorage) storage = NULL;
+  g_autoptr(CpsCheckpointRecord) last_checkpoint = NULL;
   guint workers;
 
   self->config = config;
@@ -686,13 +693,22 @@ cps_server_new (CpsServerConfig *config, GError **error)
       return NULL;
     }
   self->database_path = cps_server_config_dup_database_path (config);
-  self->key = cps_server_key_load_or_create (config->data_dir, error);
-  if (self->key == NULL)
-    return NULL;
 
   /* Open once here so a damaged or newer database stops the start, not the first request. */
   storage = cps_storage_open (config->storage, self->database_path, error);
   if (storage == NULL)
+    return NULL;
+
+  /* A key is made for a new server only: once checkpoints are signed, a lost key must be
+   * restored, never silently replaced. */
+  last_checkpoint = cps_storage_checkpoint_last (storage, error);
+  if (last_checkpoint == NULL && error != NULL && *error != NULL)
+    return NULL;
+  if (last_checkpoint != NULL)
+    self->key = cps_server_key_load (config->data_dir, error);
+  else
+    self->key = cps_server_key_load_or_create (config->data_dir, error);
+  if (self->key == NULL)
     return NULL;
 
   g_free (storage_backend);

@@ -567,17 +567,21 @@ test_metrics (Fixture *fixture, gconstpointer data)
                                        "route=\"/v1/projects/{id}\",status=\"200\"} 2\n"));
   g_assert_nonnull (strstr (text->str, "cps_http_requests_total{method=\"GET\","
                                        "route=\"/v1/projects/{id}\",status=\"404\"} 1\n"));
-  /* Buckets are cumulative, +Inf counts everything. */
+  /* Buckets are cumulative per status, +Inf counts everything. */
   g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_bucket{method=\"GET\","
-                                       "route=\"/v1/projects/{id}\",le=\"0.0005\"} 1\n"));
+                                       "route=\"/v1/projects/{id}\",status=\"200\",le=\"0.0005\"} 1\n"));
   g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_bucket{method=\"GET\","
-                                       "route=\"/v1/projects/{id}\",le=\"0.005\"} 2\n"));
+                                       "route=\"/v1/projects/{id}\",status=\"200\",le=\"0.005\"} 2\n"));
   g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_bucket{method=\"GET\","
-                                       "route=\"/v1/projects/{id}\",le=\"+Inf\"} 3\n"));
+                                       "route=\"/v1/projects/{id}\",status=\"200\",le=\"+Inf\"} 2\n"));
+  g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_bucket{method=\"GET\","
+                                       "route=\"/v1/projects/{id}\",status=\"404\",le=\"0.1\"} 0\n"));
   g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_count{method=\"GET\","
-                                       "route=\"/v1/projects/{id}\"} 3\n"));
-  g_assert_nonnull (strstr (text->str, "route=\"/odd\\\"route\\\\\\n\",le=\"2.5\"} 0\n"));
-  g_assert_nonnull (strstr (text->str, "route=\"/odd\\\"route\\\\\\n\",le=\"+Inf\"} 1\n"));
+                                       "route=\"/v1/projects/{id}\",status=\"200\"} 2\n"));
+  g_assert_nonnull (strstr (text->str, "cps_http_request_duration_seconds_count{method=\"GET\","
+                                       "route=\"/v1/projects/{id}\",status=\"404\"} 1\n"));
+  g_assert_nonnull (strstr (text->str, "route=\"/odd\\\"route\\\\\\n\",status=\"500\",le=\"2.5\"} 0\n"));
+  g_assert_nonnull (strstr (text->str, "route=\"/odd\\\"route\\\\\\n\",status=\"500\",le=\"+Inf\"} 1\n"));
   g_assert_nonnull (strstr (text->str, "cps_push_revisions_total{result=\"accepted\"} 5\n"));
   g_assert_nonnull (strstr (text->str, "cps_push_revisions_total{result=\"rejected\"} 2\n"));
   g_assert_nonnull (strstr (text->str, "cps_push_revisions_total{result=\"duplicate\"} 1\n"));
