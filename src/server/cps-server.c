@@ -49,6 +49,7 @@ struct _CpsServer
   guint housekeeping_runs;
 
   gint in_flight; /* atomic */
+  guint open_requests; /* main thread: handled requests whose answer is not yet written */
   gboolean stopping;
   GMainLoop *drain_loop; /* (nullable) running while cps_server_stop() waits */
   guint drain_timeout_id;
@@ -250,6 +251,15 @@ log_request (Job *job)
                     job->request.error_code != NULL ? job->request.error_code : "-", ms);
 }
 
+/* The drain ends once no handler runs and every answer has been written. */
+static void
+maybe_end_drain (CpsServer *self)
+{
+  if (self->drain_loop != NULL && g_atomic_int_get (&self->in_flight) == 0 &&
+      self->open_requests == 0)
+    g_main_loop_quit (self->drain_loop);
+}
+
 static void
 finish_job (Job *job)
 {
@@ -268,9 +278,9 @@ finish_job (Job *job)
       log_request (job);
     }
 
-  if (g_atomic_int_dec_and_test (&self->in_flight) && self->drain_loop != NULL)
-    g_main_loop_quit (self->drain_loop);
+  g_atomic_int_dec_and_test (&self->in_flight);
   job_free (job);
+  maybe_end_drain (self);
 }
 
 static gboolean
@@ -430,6 +440,18 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_da
   g_signal_connect_after (msg, "got-headers", G_CALLBACK (message_got_headers_cb), NULL);
 }
 
+/* "finished" (answer written) or "disconnected", whichever comes first. */
+static void
+answer_done_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  CpsServer *self = user_data;
+
+  if (g_object_steal_data (G_OBJECT (msg), "cps-answer-pending") == NULL)
+    return;
+  self->open_requests--;
+  maybe_end_drain (self);
+}
+
 static GBytes *
 read_body (CpsServer *self, SoupServerMessage *msg, Job *job)
 {
@@ -505,6 +527,7 @@ server_handler_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (self->stopping)
     {
       cps_request_add_header (&job->request, "Retry-After", "5");
+      cps_request_add_header (&job->request, "Connection", "close");
       cps_request_error (&job->request, 503, "unavailable", NULL,
                          "The server is shutting down; try again in a moment.");
       reply_now (self, msg, job);
@@ -564,6 +587,10 @@ server_handler_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   job->msg = g_object_ref (msg);
   job->disconnected_id = g_signal_connect (msg, "disconnected",
                                            G_CALLBACK (message_disconnected_cb), job);
+  self->open_requests++;
+  g_object_set_data (G_OBJECT (msg), "cps-answer-pending", GINT_TO_POINTER (1));
+  g_signal_connect_object (msg, "finished", G_CALLBACK (answer_done_cb), self, 0);
+  g_signal_connect_object (msg, "disconnected", G_CALLBACK (answer_done_cb), self, 0);
   soup_server_message_pause (msg);
   g_atomic_int_inc (&self->in_flight);
   g_thread_pool_push (self->pool, job, NULL);
@@ -818,10 +845,9 @@ cps_server_stop (CpsServer *self)
 {
   self->stopping = TRUE;
   g_clear_handle_id (&self->housekeeping_id, g_source_remove);
-  if (self->soup != NULL)
-    soup_server_disconnect (self->soup);
 
-  if (g_atomic_int_get (&self->in_flight) > 0)
+  /* Connections stay open until the running requests are answered; new requests get 503. */
+  if (g_atomic_int_get (&self->in_flight) > 0 || self->open_requests > 0)
     {
       self->drain_loop = g_main_loop_new (self->context, FALSE);
       self->drain_timeout_id = g_timeout_add_seconds (SHUTDOWN_GRACE_SECONDS, drain_timeout_cb,
@@ -830,6 +856,8 @@ cps_server_stop (CpsServer *self)
       g_clear_handle_id (&self->drain_timeout_id, g_source_remove);
       g_clear_pointer (&self->drain_loop, g_main_loop_unref);
     }
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
   if (self->pool != NULL)
     g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
 }

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <glib/gstdio.h>
 #include <sodium.h>
 
@@ -22,6 +23,13 @@ server_binary (void)
   return path;
 }
 
+/* A test that aborts must not leave its server running. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 spawn (CpsTestServer *server)
 {
@@ -35,6 +43,7 @@ spawn (CpsTestServer *server)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   g_ptr_array_add (argv, (gpointer) server_binary ());
   g_ptr_array_add (argv, "serve");
   g_ptr_array_add (argv, "--data-dir");
