@@ -452,3 +452,24 @@ cps_key_fingerprint (const char *public_key_base64)
     return NULL;
   return sha256_prefixed (key, sizeof key);
 }
+
+/* ----- usernames ------------------------------------------------------------------------- */
+
+#define USERNAME_MAX_CHARS 64
+
+gboolean
+cps_username_is_valid (const char *username)
+{
+  gsize length = strlen (username);
+
+  if (length == 0 || length > USERNAME_MAX_CHARS)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = username[i];
+
+      if (!g_ascii_isalnum (c) && c != '.' && c != '_' && c != '@' && c != '-')
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -4,7 +4,7 @@
  * Secrets handled by the server: Argon2id password hashes, opaque 256-bit
  * tokens (only their hashes are stored), TOTP (RFC 6238: SHA-1, 6 digits,
  * 30 s steps, ±1 step) with 160-bit secrets, and single-use recovery codes
- * (stored hashed).
+ * (stored hashed); also the form a username must have.
  */
 
 #pragma once
@@ -43,5 +43,8 @@ char *cps_recovery_code_hash (const char *code);
 
 /* "sha256:" + hex of the raw 32-byte key; NULL when @public_key_base64 is not one. */
 char *cps_key_fingerprint (const char *public_key_base64);
+
+/* Usernames: 1 … 64 ASCII letters, digits, '.', '_', '@' and '-'. */
+gboolean cps_username_is_valid (const char *username);
 
 G_END_DECLS

@@ -8,8 +8,6 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include "cps-credentials.h"
 #include "cps-handlers.h"
 #include "cps-revision.h"
@@ -18,33 +16,6 @@
 #define PASSWORD_MAX_BYTES 1024
 #define ROLE_MAX_BYTES 32
 #define DEFAULT_PAGE_ITEMS 100
-/* How many accounts one read takes while counting admins. */
-#define ADMIN_SCAN_PAGE 500
-
-static gboolean
-invalid_field (CpsRequest *request, const char *field, const char *message)
-{
-  g_autofree char *details = g_strdup_printf ("{\"field\":\"%s\"}", field);
-
-  return cps_request_error (request, 400, "invalid_request", details, "%s", message);
-}
-
-static gboolean
-username_is_valid (const char *username)
-{
-  gsize length = strlen (username);
-
-  if (length == 0 || length > USERNAME_MAX_CHARS)
-    return FALSE;
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = username[i];
-
-      if (!g_ascii_isalnum (c) && c != '.' && c != '_' && c != '@' && c != '-')
-        return FALSE;
-    }
-  return TRUE;
-}
 
 static void
 write_account (CpsJsonWriter *writer, const CpsAccountRecord *account)
@@ -65,59 +36,6 @@ reply_account (CpsRequest *request, guint status, const CpsAccountRecord *accoun
 
   write_account (writer, account);
   cps_request_reply (request, status, writer);
-}
-
-static void
-abort_transaction (CpsRequest *request, GError *error)
-{
-  cps_storage_rollback (request->storage);
-  cps_request_storage_error (request, error);
-}
-
-static gboolean
-commit (CpsRequest *request)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!cps_storage_commit (request->storage, &error))
-    {
-      abort_transaction (request, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Whether an admin other than @account_id exists. */
-static gboolean
-other_admin_exists (CpsStorage *storage, const char *account_id, gboolean *exists,
-                    GError **error)
-{
-  g_autofree char *cursor = NULL;
-
-  *exists = FALSE;
-  for (;;)
-    {
-      g_autoptr (GPtrArray) page = cps_storage_account_list (storage, cursor, ADMIN_SCAN_PAGE,
-                                                             error);
-
-      if (page == NULL)
-        return FALSE;
-      for (guint i = 0; i < page->len; i++)
-        {
-          const CpsAccountRecord *other = g_ptr_array_index (page, i);
-
-          if (g_strcmp0 (other->role, "admin") == 0 && g_strcmp0 (other->id, account_id) != 0)
-            {
-              *exists = TRUE;
-              return TRUE;
-            }
-        }
-      if (page->len < ADMIN_SCAN_PAGE)
-        return TRUE;
-      g_free (cursor);
-      cursor = g_strdup (((const CpsAccountRecord *) g_ptr_array_index (page, page->len - 1))
-                           ->username);
-    }
 }
 
 void
@@ -182,7 +100,6 @@ cps_handle_accounts_create (CpsRequest *request)
   g_autofree char *id = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *created_at = NULL;
-  g_autoptr (CpsJsonWriter) details_writer = NULL;
 
   if (!cps_request_authenticate (request, CPS_SCOPE_ADMIN) ||
       (doc = cps_request_parse_object (request)) == NULL)
@@ -192,22 +109,22 @@ cps_handle_accounts_create (CpsRequest *request)
       !cps_request_get_string (request, root, "password", TRUE, PASSWORD_MAX_BYTES, &password) ||
       !cps_request_get_string (request, root, "role", TRUE, ROLE_MAX_BYTES, &role))
     return;
-  if (!username_is_valid (username))
+  if (!cps_username_is_valid (username))
     {
-      invalid_field (request, "username",
-                     "“username” must be 1 to 64 characters of letters, digits, “.”, “_”, "
-                     "“@” and “-”.");
+      cps_request_invalid_field (request, "username",
+                                 "“username” must be 1 to 64 characters of letters, digits, "
+                                 "“.”, “_”, “@” and “-”.");
       return;
     }
   if (!cps_password_is_acceptable (password, &error))
     {
-      invalid_field (request, "password", error->message);
+      cps_request_invalid_field (request, "password", error->message);
       return;
     }
   if (!cps_role_is_valid (role))
     {
-      invalid_field (request, "role",
-                     "“role” must be one of admin, lead, member and observer.");
+      cps_request_invalid_field (request, "role",
+                                 "“role” must be one of admin, lead, member and observer.");
       return;
     }
 
@@ -226,22 +143,14 @@ cps_handle_accounts_create (CpsRequest *request)
   account.password_hash = hash;
   account.created_at = created_at;
 
-  details_writer = cps_json_writer_new ();
-  cps_json_writer_begin_object (details_writer);
-  cps_json_writer_member_string (details_writer, "username", username);
-  cps_json_writer_member_string (details_writer, "role", role);
-  cps_json_writer_end_object (details_writer);
-  details = g_string_free (cps_json_writer_steal (g_steal_pointer (&details_writer)), FALSE);
+  details = cps_json_object_of_strings ("username", username, "role", role, NULL);
 
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   existing = cps_storage_account_get_by_name (request->storage, username, &error);
   if (existing == NULL && !g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
   g_clear_error (&error);
@@ -257,10 +166,10 @@ cps_handle_accounts_create (CpsRequest *request)
   if (error != NULL ||
       !cps_request_audit (request, "account.created", "account", id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("account %s created by %s", id, request->caller->account->id);
@@ -285,7 +194,8 @@ cps_handle_account_role (CpsRequest *request)
     return;
   if (!cps_role_is_valid (role))
     {
-      invalid_field (request, "role", "“role” must be one of admin, lead, member and observer.");
+      cps_request_invalid_field (request, "role",
+                                 "“role” must be one of admin, lead, member and observer.");
       return;
     }
   if (!cps_is_uuid (account_id))
@@ -294,11 +204,8 @@ cps_handle_account_role (CpsRequest *request)
       return;
     }
 
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   account = cps_storage_account_get (request->storage, account_id, &error);
   if (account == NULL)
     {
@@ -308,7 +215,7 @@ cps_handle_account_role (CpsRequest *request)
           cps_request_error (request, 404, "not_found", NULL, "There is no such account.");
         }
       else
-        abort_transaction (request, error);
+        cps_request_abort (request, error);
       return;
     }
   if (g_strcmp0 (account->role, role) == 0)
@@ -321,9 +228,9 @@ cps_handle_account_role (CpsRequest *request)
     {
       gboolean exists = FALSE;
 
-      if (!other_admin_exists (request->storage, account->id, &exists, &error))
+      if (!cps_storage_other_admin_exists (request->storage, account->id, &exists, &error))
         {
-          abort_transaction (request, error);
+          cps_request_abort (request, error);
           return;
         }
       if (!exists)
@@ -338,15 +245,15 @@ cps_handle_account_role (CpsRequest *request)
 
   old_role = g_steal_pointer (&account->role);
   account->role = g_strdup (role);
-  details = g_strdup_printf ("{\"from\":\"%s\",\"to\":\"%s\"}", old_role, role);
+  details = cps_json_object_of_strings ("from", old_role, "to", role, NULL);
   if (!cps_storage_account_update (request->storage, account, &error) ||
       !cps_request_audit (request, "account.role_changed", "account", account->id, details,
                           &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("account %s is now %s (was %s)", account->id, role, old_role);

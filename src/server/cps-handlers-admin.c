@@ -66,14 +66,7 @@ cps_handle_admin_status (CpsRequest *request)
   if (checkpoint == NULL)
     cps_json_writer_null (writer);
   else
-    {
-      cps_json_writer_begin_object (writer);
-      cps_json_writer_member_int (writer, "seq", checkpoint->seq);
-      cps_json_writer_member_string (writer, "hash", checkpoint->hash);
-      cps_json_writer_member_string (writer, "at", checkpoint->at);
-      cps_json_writer_member_string (writer, "signature", checkpoint->signature);
-      cps_json_writer_end_object (writer);
-    }
+    cps_checkpoint_write_json (checkpoint, writer);
   cps_json_writer_end_object (writer);
 
   cps_json_writer_end_object (writer);

@@ -23,19 +23,6 @@
 
 /* ----- auxiliary functions ------------------------------------------------------------------ */
 
-static gboolean
-reply_invalid_field (CpsRequest *request, const char *field, const char *message)
-{
-  g_autoptr (CpsJsonWriter) details = cps_json_writer_new ();
-  g_autoptr (GString) text = NULL;
-
-  cps_json_writer_begin_object (details);
-  cps_json_writer_member_string (details, "field", field);
-  cps_json_writer_end_object (details);
-  text = cps_json_writer_steal (g_steal_pointer (&details));
-  return cps_request_error (request, 400, "invalid_request", text->str, "%s", message);
-}
-
 /* Action names are dotted and lowercase: [a-z._]{1,64}. */
 static gboolean
 is_action_name (const char *text)
@@ -80,7 +67,7 @@ get_uuid_filter (CpsRequest *request, const char *name, char **out)
       g_autofree char *message = g_strdup_printf ("“%s” must be an id (a lowercase UUID).",
                                                   name);
 
-      return reply_invalid_field (request, name, message);
+      return cps_request_invalid_field (request, name, message);
     }
   *out = g_strdup (text);
   return TRUE;
@@ -100,7 +87,7 @@ get_time_filter (CpsRequest *request, const char *name, char **out)
                                                   "2026-03-01T13:05:09.123Z.",
                                                   name);
 
-      return reply_invalid_field (request, name, message);
+      return cps_request_invalid_field (request, name, message);
     }
   return TRUE;
 }
@@ -125,8 +112,9 @@ get_filter (CpsRequest *request, CpsAuditFilter *filter)
   if (action != NULL && *action != '\0')
     {
       if (!is_action_name (action))
-        return reply_invalid_field (request, "action",
-                                    "“action” must be an action name such as login.failed.");
+        return cps_request_invalid_field (request, "action",
+                                          "“action” must be an action name such as "
+                                          "login.failed.");
       filter->action = g_strdup (action);
     }
   if (!get_uuid_filter (request, "actor", &filter->actor_account) ||
@@ -135,19 +123,8 @@ get_filter (CpsRequest *request, CpsAuditFilter *filter)
       !get_time_filter (request, "to", &filter->to))
     return FALSE;
   if (filter->from != NULL && filter->to != NULL && strcmp (filter->from, filter->to) >= 0)
-    return reply_invalid_field (request, "to", "“to” must be later than “from”.");
+    return cps_request_invalid_field (request, "to", "“to” must be later than “from”.");
   return TRUE;
-}
-
-static void
-write_checkpoint (CpsJsonWriter *writer, const CpsCheckpointRecord *checkpoint)
-{
-  cps_json_writer_begin_object (writer);
-  cps_json_writer_member_int (writer, "seq", checkpoint->seq);
-  cps_json_writer_member_string (writer, "hash", checkpoint->hash);
-  cps_json_writer_member_string (writer, "at", checkpoint->at);
-  cps_json_writer_member_string (writer, "signature", checkpoint->signature);
-  cps_json_writer_end_object (writer);
 }
 
 /* One CSV field by RFC 4180: quoted when it holds a comma, quote or line break. */
@@ -212,9 +189,9 @@ cps_handle_audit_list (CpsRequest *request)
   if (cursor != NULL &&
       !g_ascii_string_to_signed (cursor, 10, 0, G_MAXINT64, &after_seq, NULL))
     {
-      reply_invalid_field (request, "cursor",
-                           "“cursor” is not a cursor this list returned; start again without "
-                           "it.");
+      cps_request_invalid_field (request, "cursor",
+                                 "“cursor” is not a cursor this list returned; start again "
+                                 "without it.");
       return;
     }
 
@@ -276,7 +253,7 @@ cps_handle_audit_export (CpsRequest *request)
     format = "jsonl";
   if (strcmp (format, "jsonl") != 0 && strcmp (format, "csv") != 0)
     {
-      reply_invalid_field (request, "format", "“format” must be jsonl or csv.");
+      cps_request_invalid_field (request, "format", "“format” must be jsonl or csv.");
       return;
     }
   csv = strcmp (format, "csv") == 0;
@@ -331,25 +308,19 @@ cps_handle_audit_export (CpsRequest *request)
   cps_json_writer_member_int (details, "entries", count);
   cps_json_writer_end_object (details);
   details_text = cps_json_writer_steal (g_steal_pointer (&details));
-  if (!cps_storage_begin (request->storage, &error))
+  if (!cps_request_begin (request))
+    return;
+  if (!cps_request_audit (request, "audit.exported", NULL, NULL, details_text->str, &error))
     {
-      cps_request_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!cps_request_audit (request, "audit.exported", NULL, NULL, details_text->str, &error) ||
-      !cps_storage_commit (request->storage, &error))
-    {
-      cps_storage_rollback (request->storage);
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_commit (request))
+    return;
 
-  if (request->response != NULL)
-    g_string_free (request->response, TRUE);
-  request->status = 200;
-  request->response = g_steal_pointer (&body);
-  request->content_type = csv ? "text/csv; charset=utf-8; header=present"
-                              : "application/x-ndjson";
+  cps_request_reply_text (request, 200, g_steal_pointer (&body),
+                          csv ? "text/csv; charset=utf-8; header=present"
+                              : "application/x-ndjson");
   cps_request_add_header (request, "Content-Disposition",
                           csv ? "attachment; filename=\"cps-audit.csv\""
                               : "attachment; filename=\"cps-audit.jsonl\"");
@@ -381,7 +352,7 @@ cps_handle_checkpoints_list (CpsRequest *request)
   cps_json_writer_key (writer, "checkpoints");
   cps_json_writer_begin_array (writer);
   for (guint i = 0; i < checkpoints->len; i++)
-    write_checkpoint (writer, g_ptr_array_index (checkpoints, i));
+    cps_checkpoint_write_json (g_ptr_array_index (checkpoints, i), writer);
   cps_json_writer_end_array (writer);
   cps_json_writer_end_object (writer);
   cps_request_reply (request, 200, g_steal_pointer (&writer));
@@ -415,6 +386,6 @@ cps_handle_checkpoint_create (CpsRequest *request)
   g_message ("Audit checkpoint at entry %" G_GINT64_FORMAT " on request of account %s",
              checkpoint->seq, request->caller->account->id);
   writer = cps_json_writer_new ();
-  write_checkpoint (writer, checkpoint);
+  cps_checkpoint_write_json (checkpoint, writer);
   cps_request_reply (request, 200, g_steal_pointer (&writer));
 }

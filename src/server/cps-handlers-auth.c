@@ -15,7 +15,6 @@
 
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "cps-audit.h"
@@ -34,31 +33,6 @@
 #define TOKEN_MAX_BYTES 128
 #define CODE_MAX_BYTES 64
 
-/* A JSON object of string members from NULL-terminated key, value pairs; NULL values are
- * written as null. */
-static char *
-details_json (const char *first_key, ...)
-{
-  CpsJsonWriter *writer = cps_json_writer_new ();
-  va_list args;
-
-  cps_json_writer_begin_object (writer);
-  va_start (args, first_key);
-  for (const char *key = first_key; key != NULL; key = va_arg (args, const char *))
-    cps_json_writer_member_string (writer, key, va_arg (args, const char *));
-  va_end (args);
-  cps_json_writer_end_object (writer);
-  return g_string_free (cps_json_writer_steal (writer), FALSE);
-}
-
-static gboolean
-invalid_field (CpsRequest *request, const char *field, const char *message)
-{
-  g_autofree char *details = details_json ("field", field, NULL);
-
-  return cps_request_error (request, 400, "invalid_request", details, "%s", message);
-}
-
 static gint64
 request_time (CpsRequest *request)
 {
@@ -75,27 +49,6 @@ audit_as (CpsRequest *request, const char *action, const char *actor_account,
   return cps_audit_append (request->storage, cps_server_get_key (request->server), action,
                            actor_account, actor_device, target_type, target_id, details, NULL,
                            error);
-}
-
-/* Rolls back the open transaction and replies 500/503. */
-static void
-abort_transaction (CpsRequest *request, GError *error)
-{
-  cps_storage_rollback (request->storage);
-  cps_request_storage_error (request, error);
-}
-
-static gboolean
-commit (CpsRequest *request)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!cps_storage_commit (request->storage, &error))
-    {
-      abort_transaction (request, error);
-      return FALSE;
-    }
-  return TRUE;
 }
 
 static gboolean
@@ -204,25 +157,21 @@ reply_login_failure (CpsRequest *request, const char *account_key, const char *a
   g_autoptr (GError) error = NULL;
   /* The name typed is kept only when it names an account: people type passwords into the
    * username field, and the audit log must never hold one. */
-  g_autofree char *details = account_id != NULL
-                               ? details_json ("reason", code, "username", username, NULL)
-                               : details_json ("reason", code, "username", "(unknown)", NULL);
+  g_autofree char *details = cps_json_object_of_strings (
+    "reason", code, "username", account_id != NULL ? username : "(unknown)", NULL);
   gint64 now = request_time (request);
 
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   if (!cps_storage_ratelimit_record (request->storage, account_key, now, &error) ||
       !cps_storage_ratelimit_record (request->storage, address_key, now, &error) ||
       !audit_as (request, "login.failed", NULL, NULL, account_id != NULL ? "account" : NULL,
                  account_id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("failed sign-in from %s (%s)", request->peer_address, code);
@@ -271,10 +220,11 @@ read_login_input (CpsRequest *request, const CpsJsonNode *root, LoginInput *in)
     return FALSE;
 
   if (in->totp != NULL && !is_totp_format (in->totp))
-    return invalid_field (request, "totp",
-                          "“totp” must be the 6 digits your authenticator app shows.");
+    return cps_request_invalid_field (request, "totp",
+                                      "“totp” must be the 6 digits your authenticator app "
+                                      "shows.");
   if (*in->device_name == '\0')
-    return invalid_field (request, "device.name", "Give the device a name.");
+    return cps_request_invalid_field (request, "device.name", "Give the device a name.");
   return TRUE;
 }
 
@@ -341,8 +291,9 @@ resolve_device (CpsRequest *request, const LoginInput *in, const char *fingerpri
                               : "active");
   device->registered_at = cps_now_rfc3339 ();
 
-  details = details_json ("name", device->name, "platform", device->platform, "state",
-                          device->state, "key_fingerprint", device->key_fingerprint, NULL);
+  details = cps_json_object_of_strings ("name", device->name, "platform", device->platform,
+                                        "state", device->state, "key_fingerprint",
+                                        device->key_fingerprint, NULL);
   if (!cps_storage_device_insert (request->storage, device, &error) ||
       !audit_as (request, "device.registered", account->id, device->id, "device", device->id,
                  details, &error))
@@ -390,9 +341,9 @@ cps_handle_login (CpsRequest *request)
   fingerprint = cps_key_fingerprint (in.public_key);
   if (fingerprint == NULL)
     {
-      invalid_field (request, "device.public_key",
-                     "“device.public_key” must be the standard base64 of a 32-byte Ed25519 "
-                     "public key.");
+      cps_request_invalid_field (request, "device.public_key",
+                                 "“device.public_key” must be the standard base64 of a 32-byte "
+                                 "Ed25519 public key.");
       return;
     }
 
@@ -453,17 +404,14 @@ cps_handle_login (CpsRequest *request)
     }
 
   account_id = g_strdup (account->id);
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   /* Read again under the write lock: a concurrent sign-in may have used this TOTP step. */
   g_clear_pointer (&account, cps_account_record_free);
   account = cps_storage_account_get (request->storage, account_id, &error);
   if (account == NULL)
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
@@ -482,7 +430,7 @@ cps_handle_login (CpsRequest *request)
               account->totp_last_step = matched;
               if (!cps_storage_account_update (request->storage, account, &error))
                 {
-                  abort_transaction (request, error);
+                  cps_request_abort (request, error);
                   return;
                 }
             }
@@ -495,7 +443,7 @@ cps_handle_login (CpsRequest *request)
                                                   &error);
           if (error != NULL)
             {
-              abort_transaction (request, error);
+              cps_request_abort (request, error);
               return;
             }
           used_recovery_code = passed;
@@ -518,12 +466,12 @@ cps_handle_login (CpsRequest *request)
 
   if (used_recovery_code)
     {
-      g_autofree char *code_details = details_json ("via", "login", NULL);
+      g_autofree char *code_details = cps_json_object_of_strings ("via", "login", NULL);
 
       if (!audit_as (request, "recovery_code.used", account->id, device->id, "account",
                      account->id, code_details, &error))
         {
-          abort_transaction (request, error);
+          cps_request_abort (request, error);
           return;
         }
     }
@@ -531,16 +479,13 @@ cps_handle_login (CpsRequest *request)
   if (commit_anyway)
     {
       /* The reply (403 device_pending) is already set; keep the registration. */
-      g_autoptr (GError) commit_error = NULL;
-
-      if (!cps_storage_commit (request->storage, &commit_error))
-        abort_transaction (request, commit_error);
+      cps_request_commit (request);
       return;
     }
 
   session_id = g_uuid_string_random ();
   now_text = cps_now_rfc3339 ();
-  details = details_json ("session", session_id, NULL);
+  details = cps_json_object_of_strings ("session", session_id, NULL);
   if (!issue_tokens (request, session_id, account->id, device->id, &access_token,
                      &refresh_token, &error) ||
       !cps_storage_ratelimit_clear (request->storage, account_key, &error) ||
@@ -548,10 +493,10 @@ cps_handle_login (CpsRequest *request)
       !audit_as (request, "login.succeeded", account->id, device->id, "session", session_id,
                  details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("account %s signed in on device %s", account->id, device->id);
@@ -589,16 +534,13 @@ cps_handle_refresh (CpsRequest *request)
     return;
 
   hash = cps_token_hash (presented);
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   token = cps_storage_token_get (request->storage, hash, &error);
   if (token == NULL)
     {
       if (!g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
-        abort_transaction (request, error);
+        cps_request_abort (request, error);
       else
         reply_refresh_unauthorized (request);
       return;
@@ -613,7 +555,7 @@ cps_handle_refresh (CpsRequest *request)
   device = cps_storage_device_get (request->storage, token->device_id, &error);
   if (device == NULL)
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
   if (g_strcmp0 (device->state, "revoked") == 0)
@@ -627,17 +569,18 @@ cps_handle_refresh (CpsRequest *request)
   if (token->state == CPS_TOKEN_ROTATED)
     {
       /* Someone holds a copy of an exchanged token: end every session of the device. */
-      g_autofree char *reuse_details = details_json ("reason", "refresh_token_reused", NULL);
+      g_autofree char *reuse_details = cps_json_object_of_strings ("reason",
+                                                                   "refresh_token_reused", NULL);
 
       if (!cps_storage_tokens_revoke_device (request->storage, token->device_id, &error) ||
           !audit_as (request, "session.revoked", token->account_id, token->device_id, "device",
-                     token->device_id, reuse_details, &error) ||
-          !commit (request))
+                     token->device_id, reuse_details, &error))
         {
-          if (error != NULL)
-            abort_transaction (request, error);
+          cps_request_abort (request, error);
           return;
         }
+      if (!cps_request_commit (request))
+        return;
       g_warning ("refresh token reused for device %s; every session of it was revoked",
                  token->device_id);
       cps_request_error (request, 401, "token_reused", NULL,
@@ -655,13 +598,13 @@ cps_handle_refresh (CpsRequest *request)
   account = cps_storage_account_get (request->storage, token->account_id, &error);
   if (account == NULL)
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
   /* The old pair stops working; the presented token stays recognisable as exchanged. */
   session_id = g_uuid_string_random ();
-  details = details_json ("previous_session", token->session_id, NULL);
+  details = cps_json_object_of_strings ("previous_session", token->session_id, NULL);
   if (!cps_storage_tokens_revoke_session (request->storage, token->session_id, &error) ||
       !cps_storage_token_set_state (request->storage, hash, CPS_TOKEN_ROTATED, &error) ||
       !issue_tokens (request, session_id, account->id, device->id, &access_token,
@@ -669,10 +612,10 @@ cps_handle_refresh (CpsRequest *request)
       !audit_as (request, "session.refreshed", account->id, device->id, "session", session_id,
                  details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   write_token_reply (request, access_token, refresh_token, device->id, account);
@@ -684,25 +627,22 @@ void
 cps_handle_logout (CpsRequest *request)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *details = details_json ("reason", "logout", NULL);
+  g_autofree char *details = cps_json_object_of_strings ("reason", "logout", NULL);
   const char *session_id;
 
   if (!cps_request_authenticate (request, 0))
     return;
   session_id = request->caller->token->session_id;
 
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
+  if (!cps_request_begin (request))
+    return;
   if (!cps_storage_tokens_revoke_session (request->storage, session_id, &error) ||
       !cps_request_audit (request, "session.revoked", "session", session_id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
   cps_request_reply_empty (request, 204);
 }
@@ -716,14 +656,11 @@ begin_with_account (CpsRequest *request)
   g_autoptr (GError) error = NULL;
   CpsAccountRecord *account;
 
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return NULL;
-    }
+  if (!cps_request_begin (request))
+    return NULL;
   account = cps_storage_account_get (request->storage, request->caller->account->id, &error);
   if (account == NULL)
-    abort_transaction (request, error);
+    cps_request_abort (request, error);
   return account;
 }
 
@@ -752,10 +689,10 @@ cps_handle_totp_begin (CpsRequest *request)
   account->totp_pending = g_strdup (secret);
   if (!cps_storage_account_update (request->storage, account, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   uri = cps_totp_uri (secret, account->username);
@@ -786,7 +723,8 @@ cps_handle_totp_confirm (CpsRequest *request)
     return;
   if (!is_totp_format (code))
     {
-      invalid_field (request, "code", "“code” must be the 6 digits your authenticator app shows.");
+      cps_request_invalid_field (request, "code",
+                                 "“code” must be the 6 digits your authenticator app shows.");
       return;
     }
 
@@ -824,10 +762,10 @@ cps_handle_totp_confirm (CpsRequest *request)
                                            (const char *const *) hashes->pdata, &error) ||
       !cps_request_audit (request, "totp.enabled", "account", account->id, NULL, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("account %s turned on two-step verification", account->id);
@@ -880,7 +818,7 @@ cps_handle_totp_disable (CpsRequest *request)
         via = "recovery_code";
       else if (error != NULL)
         {
-          abort_transaction (request, error);
+          cps_request_abort (request, error);
           return;
         }
     }
@@ -897,7 +835,7 @@ cps_handle_totp_disable (CpsRequest *request)
   g_clear_pointer (&account->totp_pending, g_free);
   if (matched > 0)
     account->totp_last_step = matched;
-  details = details_json ("via", via, NULL);
+  details = cps_json_object_of_strings ("via", via, NULL);
   if (!cps_storage_account_update (request->storage, account, &error) ||
       !cps_storage_recovery_codes_replace (request->storage, account->id, no_codes, &error) ||
       (g_strcmp0 (via, "recovery_code") == 0 &&
@@ -905,10 +843,10 @@ cps_handle_totp_disable (CpsRequest *request)
                            "{\"via\":\"totp_disable\"}", &error)) ||
       !cps_request_audit (request, "totp.disabled", "account", account->id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("account %s turned off two-step verification", account->id);

@@ -51,26 +51,6 @@ reply_not_found (CpsRequest *request)
                             "There is no such device, or it is not yours to manage.");
 }
 
-static void
-abort_transaction (CpsRequest *request, GError *error)
-{
-  cps_storage_rollback (request->storage);
-  cps_request_storage_error (request, error);
-}
-
-static gboolean
-commit (CpsRequest *request)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!cps_storage_commit (request->storage, &error))
-    {
-      abort_transaction (request, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* Begins a transaction and reads the device of the route under the write lock; replies 404
  * (rolling back) when the id is not a device the caller may manage. */
 static CpsDeviceRecord *
@@ -85,11 +65,8 @@ begin_with_device (CpsRequest *request)
       reply_not_found (request);
       return NULL;
     }
-  if (!cps_storage_begin (request->storage, &error))
-    {
-      cps_request_storage_error (request, error);
-      return NULL;
-    }
+  if (!cps_request_begin (request))
+    return NULL;
   device = cps_storage_device_get (request->storage, device_id, &error);
   if (device == NULL)
     {
@@ -99,7 +76,7 @@ begin_with_device (CpsRequest *request)
           reply_not_found (request);
         }
       else
-        abort_transaction (request, error);
+        cps_request_abort (request, error);
       return NULL;
     }
   if (g_strcmp0 (device->account_id, request->caller->account->id) != 0 &&
@@ -132,8 +109,7 @@ cps_handle_devices_list (CpsRequest *request)
       else if (g_strcmp0 (all_text, "false") != 0 && g_strcmp0 (all_text, "0") != 0 &&
                *all_text != '\0')
         {
-          cps_request_error (request, 400, "invalid_request", "{\"field\":\"all\"}",
-                             "“all” must be true or false.");
+          cps_request_invalid_field (request, "all", "“all” must be true or false.");
           return;
         }
     }
@@ -170,8 +146,7 @@ cps_handle_device_revoke (CpsRequest *request)
   g_autoptr (CpsJsonDocument) doc = NULL;
   g_autoptr (CpsDeviceRecord) device = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (CpsJsonWriter) details_writer = NULL;
-  g_autoptr (GString) details = NULL;
+  g_autofree char *details = NULL;
   const char *reason = NULL;
 
   if (!cps_request_authenticate (request, CPS_SCOPE_READ))
@@ -202,21 +177,15 @@ cps_handle_device_revoke (CpsRequest *request)
   g_free (device->revoke_reason);
   device->revoke_reason = g_strdup (reason);
 
-  details_writer = cps_json_writer_new ();
-  cps_json_writer_begin_object (details_writer);
-  cps_json_writer_member_string (details_writer, "account_id", device->account_id);
-  cps_json_writer_member_string (details_writer, "reason", reason);
-  cps_json_writer_end_object (details_writer);
-  details = cps_json_writer_steal (g_steal_pointer (&details_writer));
-
+  details = cps_json_object_of_strings ("account_id", device->account_id, "reason", reason, NULL);
   if (!cps_storage_device_update (request->storage, device, &error) ||
       !cps_storage_tokens_revoke_device (request->storage, device->id, &error) ||
-      !cps_request_audit (request, "device.revoked", "device", device->id, details->str, &error))
+      !cps_request_audit (request, "device.revoked", "device", device->id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("device %s revoked by account %s", device->id, request->caller->account->id);
@@ -251,14 +220,14 @@ cps_handle_device_approve (CpsRequest *request)
 
   g_free (device->state);
   device->state = g_strdup ("active");
-  details = g_strdup_printf ("{\"account_id\":\"%s\"}", device->account_id);
+  details = cps_json_object_of_strings ("account_id", device->account_id, NULL);
   if (!cps_storage_device_update (request->storage, device, &error) ||
       !cps_request_audit (request, "device.approved", "device", device->id, details, &error))
     {
-      abort_transaction (request, error);
+      cps_request_abort (request, error);
       return;
     }
-  if (!commit (request))
+  if (!cps_request_commit (request))
     return;
 
   g_message ("device %s approved by account %s", device->id, request->caller->account->id);

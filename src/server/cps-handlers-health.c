@@ -77,9 +77,5 @@ cps_handle_metrics (CpsRequest *request)
       return;
     }
 
-  if (request->response != NULL)
-    g_string_free (request->response, TRUE);
-  request->status = 200;
-  request->response = text;
-  request->content_type = METRICS_CONTENT_TYPE;
+  cps_request_reply_text (request, 200, text, METRICS_CONTENT_TYPE);
 }

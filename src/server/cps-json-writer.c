@@ -198,3 +198,18 @@ cps_json_writer_member_raw (CpsJsonWriter *writer, const char *key, const char *
   cps_json_writer_key (writer, key);
   cps_json_writer_raw (writer, json);
 }
+
+char *
+cps_json_object_of_strings (const char *first_key, ...)
+{
+  CpsJsonWriter *writer = cps_json_writer_new ();
+  va_list args;
+
+  cps_json_writer_begin_object (writer);
+  va_start (args, first_key);
+  for (const char *key = first_key; key != NULL; key = va_arg (args, const char *))
+    cps_json_writer_member_string (writer, key, va_arg (args, const char *));
+  va_end (args);
+  cps_json_writer_end_object (writer);
+  return g_string_free (cps_json_writer_steal (writer), FALSE);
+}

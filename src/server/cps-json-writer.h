@@ -43,4 +43,8 @@ void cps_json_writer_member_raw (CpsJsonWriter *writer, const char *key, const c
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CpsJsonWriter, cps_json_writer_free)
 
+/* A JSON object of string members from NULL-terminated key, value pairs, for audit and error
+ * details; a NULL value is written as null. */
+char *cps_json_object_of_strings (const char *first_key, ...) G_GNUC_NULL_TERMINATED;
+
 G_END_DECLS

@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The helpers every handler uses: the contract's error shape, field
- * validation, cursors and bearer-token authentication.
+ * validation, cursors, bearer-token authentication and transactions that
+ * reply on failure.
  */
 
 #define G_LOG_DOMAIN "cps-server"
@@ -536,4 +537,63 @@ cps_request_audit (CpsRequest *request, const char *action, const char *target_t
 
   return cps_audit_append (request->storage, cps_server_get_key (request->server), action,
                            account, device, target_type, target_id, details_json, NULL, error);
+}
+
+/* ----- transactions and common replies ----------------------------------------------------- */
+
+gboolean
+cps_request_begin (CpsRequest *request)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cps_storage_begin (request->storage, &error))
+    return cps_request_storage_error (request, error);
+  return TRUE;
+}
+
+gboolean
+cps_request_commit (CpsRequest *request)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cps_storage_commit (request->storage, &error))
+    return cps_request_abort (request, error);
+  return TRUE;
+}
+
+gboolean
+cps_request_abort (CpsRequest *request, GError *error)
+{
+  cps_storage_rollback (request->storage);
+  return cps_request_storage_error (request, error);
+}
+
+gboolean
+cps_request_invalid_field (CpsRequest *request, const char *field, const char *message)
+{
+  g_autofree char *details = cps_json_object_of_strings ("field", field, NULL);
+
+  return cps_request_error (request, 400, "invalid_request", details, "%s", message);
+}
+
+void
+cps_request_reply_text (CpsRequest *request, guint status, GString *body,
+                        const char *content_type)
+{
+  if (request->response != NULL)
+    g_string_free (request->response, TRUE);
+  request->status = status;
+  request->response = body;
+  request->content_type = content_type;
+}
+
+void
+cps_checkpoint_write_json (const CpsCheckpointRecord *checkpoint, CpsJsonWriter *writer)
+{
+  cps_json_writer_begin_object (writer);
+  cps_json_writer_member_int (writer, "seq", checkpoint->seq);
+  cps_json_writer_member_string (writer, "hash", checkpoint->hash);
+  cps_json_writer_member_string (writer, "at", checkpoint->at);
+  cps_json_writer_member_string (writer, "signature", checkpoint->signature);
+  cps_json_writer_end_object (writer);
 }

@@ -145,4 +145,27 @@ gboolean cps_request_audit (CpsRequest *request, const char *action, const char 
 /* Replies 500 storage_error (logs the GError without payload) and returns FALSE. */
 gboolean cps_request_storage_error (CpsRequest *request, GError *error);
 
+/* ----- transactions and common replies ----------------------------------------------------- */
+
+/* cps_storage_begin(); when it fails, replies 500 storage_error (503 when busy) and returns
+ * FALSE. */
+gboolean cps_request_begin (CpsRequest *request);
+/* cps_storage_commit(); when it fails, rolls back, replies like cps_request_begin() and
+ * returns FALSE. */
+gboolean cps_request_commit (CpsRequest *request);
+/* Rolls back the open transaction, replies with cps_request_storage_error() and returns
+ * FALSE. */
+gboolean cps_request_abort (CpsRequest *request, GError *error);
+
+/* Replies 400 invalid_request about @field (details {"field": …}) with @message as it is, and
+ * returns FALSE. */
+gboolean cps_request_invalid_field (CpsRequest *request, const char *field, const char *message);
+
+/* A reply that is not JSON: takes ownership of @body. */
+void cps_request_reply_text (CpsRequest *request, guint status, GString *body,
+                             const char *content_type);
+
+/* A checkpoint as the API shows it: {"seq", "hash", "at", "signature"}. */
+void cps_checkpoint_write_json (const CpsCheckpointRecord *checkpoint, CpsJsonWriter *writer);
+
 G_END_DECLS

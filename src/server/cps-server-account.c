@@ -38,19 +38,34 @@ enum
   EXIT_USAGE = 2,
 };
 
-#define USERNAME_MAX_CHARS 64
 #define LIST_PAGE 500
 
-/* ----- helpers --------------------------------------------------------------------------- */
-
-static int
-usage_error (GOptionContext *context, const char *action, const char *message)
+/* What an action takes besides --data-dir, which every action takes. */
+typedef enum
 {
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+  WITH_USERNAME = 1 << 0,     /* --username NAME: the account to change */
+  WITH_NEW_USERNAME = 1 << 1, /* --username NAME: the new account's name, checked */
+  WITH_ROLE = 1 << 2,         /* --role ROLE, checked; only with a --username */
+} ActionOptions;
 
-  g_printerr ("cps-server account %s: %s\n\n%s", action, message, help);
-  return EXIT_USAGE;
+typedef struct
+{
+  char *data_dir;
+  char *username;
+  char *role;
+} AccountOptions;
+
+static void
+account_options_clear (AccountOptions *options)
+{
+  g_clear_pointer (&options->data_dir, g_free);
+  g_clear_pointer (&options->username, g_free);
+  g_clear_pointer (&options->role, g_free);
 }
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AccountOptions, account_options_clear)
+
+/* ----- helpers --------------------------------------------------------------------------- */
 
 static int
 failed (const char *format, ...) G_GNUC_PRINTF (1, 2);
@@ -68,26 +83,57 @@ failed (const char *format, ...)
   return EXIT_FAILED;
 }
 
-static gboolean
-parse_options (GOptionContext *context, const GOptionEntry *entries, const char *summary,
-               int *argc, char ***argv, char **message)
+/* Parses the options of @action: --data-dir and those @with names. Every one of them must be
+ * given, and a new username and a role must be well-formed. Returns EXIT_OK, or EXIT_USAGE
+ * having said why. */
+static int
+parse_options (const char *action, const char *summary, ActionOptions with, int argc,
+               char **argv, AccountOptions *options)
 {
+  gboolean with_username = (with & (WITH_USERNAME | WITH_NEW_USERNAME)) != 0;
+  GOptionEntry entries[4] = {
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->data_dir,
+      N_("Directory holding the server database"), N_("DIR") },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_autofree char *command = g_strconcat ("cps-server account ", action, NULL);
+  g_autofree char *unexpected = NULL;
   g_autoptr (GError) error = NULL;
+  guint n = 1;
 
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_summary (context, summary);
-  if (!g_option_context_parse (context, argc, argv, &error))
+  if (with_username)
+    entries[n++] = (GOptionEntry) { "username", 0, 0, G_OPTION_ARG_STRING, &options->username,
+                                    (with & WITH_NEW_USERNAME) ? N_("Name to sign in with")
+                                                               : N_("The account to change"),
+                                    N_("NAME") };
+  if (with & WITH_ROLE)
+    entries[n++] = (GOptionEntry) { "role", 0, 0, G_OPTION_ARG_STRING, &options->role,
+                                    N_("admin, lead, member or observer"), N_("ROLE") };
+
+  if (!cps_server_command_parse (context, entries, summary, &argc, &argv, &error))
+    return cps_server_command_usage_error (context, command, error->message);
+  if (argc > 1)
     {
-      *message = g_strdup (error->message);
-      return FALSE;
+      unexpected = g_strdup_printf (_("Unexpected argument “%s”."), argv[1]);
+      return cps_server_command_usage_error (context, command, unexpected);
     }
-  if (*argc > 1)
-    {
-      *message = g_strdup_printf (_("Unexpected argument “%s”."), (*argv)[1]);
-      return FALSE;
-    }
-  return TRUE;
+
+  if (options->data_dir == NULL || (with_username && options->username == NULL) ||
+      ((with & WITH_ROLE) && options->role == NULL))
+    return cps_server_command_usage_error (
+      context, command,
+      (with & WITH_ROLE) ? _("Give --data-dir, --username and --role.")
+      : with_username    ? _("Give --data-dir and --username.")
+                         : _("Give the data directory with --data-dir DIR."));
+  if ((with & WITH_NEW_USERNAME) && !cps_username_is_valid (options->username))
+    return cps_server_command_usage_error (context, command,
+                                           _("A username is 1 to 64 characters of letters, "
+                                             "digits, “.”, “_”, “@” and “-”."));
+  if ((with & WITH_ROLE) && !cps_role_is_valid (options->role))
+    return cps_server_command_usage_error (context, command,
+                                           _("The role must be admin, lead, member or "
+                                             "observer."));
+  return EXIT_OK;
 }
 
 /* The server key, when the server has made one, so that an entry landing on a multiple of
@@ -103,26 +149,10 @@ load_key_if_any (const char *data_dir)
   return key;
 }
 
-static gboolean
-username_is_valid (const char *username)
-{
-  gsize length = strlen (username);
-
-  if (length == 0 || length > USERNAME_MAX_CHARS)
-    return FALSE;
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = username[i];
-
-      if (!g_ascii_isalnum (c) && c != '.' && c != '_' && c != '@' && c != '-')
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Opens DATA_DIR/cps-server.db; only `add` may create the directory and the database. */
+/* Opens DATA_DIR/cps-server.db; only `add` may create the directory and the database. With
+ * @key, loads the server key too (see load_key_if_any()). */
 static CpsStorage *
-open_storage (const char *data_dir, gboolean create)
+open_storage (const char *data_dir, gboolean create, CpsServerKey **key)
 {
   g_autoptr (CpsServerConfig) config = cps_server_config_new_defaults ();
   g_autofree char *path = NULL;
@@ -153,6 +183,8 @@ open_storage (const char *data_dir, gboolean create)
   storage = cps_storage_open (config->storage, path, &error);
   if (storage == NULL)
     failed (_("The server database %s cannot be opened: %s"), path, error->message);
+  else if (key != NULL)
+    *key = load_key_if_any (data_dir);
   return storage;
 }
 
@@ -227,30 +259,30 @@ read_password (void)
   return line;
 }
 
-static char *
-details_json (const char *first_key, ...)
+static int
+storage_failed (CpsStorage *storage, GError *error)
 {
-  CpsJsonWriter *writer = cps_json_writer_new ();
-  va_list args;
-
-  cps_json_writer_begin_object (writer);
-  va_start (args, first_key);
-  for (const char *key = first_key; key != NULL; key = va_arg (args, const char *))
-    cps_json_writer_member_string (writer, key, va_arg (args, const char *));
-  va_end (args);
-  cps_json_writer_end_object (writer);
-  return g_string_free (cps_json_writer_steal (writer), FALSE);
+  cps_storage_rollback (storage);
+  return failed ("%s", error->message);
 }
 
-/* Finds @username inside the open transaction; reports a missing one. */
+/* Begins a transaction and finds @username in it; reports a failure or a missing account,
+ * rolling back, and returns NULL then. */
 static CpsAccountRecord *
-get_account (CpsStorage *storage, const char *username)
+begin_with_account (CpsStorage *storage, const char *username)
 {
   g_autoptr (GError) error = NULL;
-  CpsAccountRecord *account = cps_storage_account_get_by_name (storage, username, &error);
+  CpsAccountRecord *account;
 
+  if (!cps_storage_begin (storage, &error))
+    {
+      failed ("%s", error->message);
+      return NULL;
+    }
+  account = cps_storage_account_get_by_name (storage, username, &error);
   if (account == NULL)
     {
+      cps_storage_rollback (storage);
       if (g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
         failed (_("There is no account “%s”. List the accounts with “cps-server account "
                   "list”."),
@@ -261,43 +293,23 @@ get_account (CpsStorage *storage, const char *username)
   return account;
 }
 
-static int
-storage_failed (CpsStorage *storage, GError *error)
-{
-  cps_storage_rollback (storage);
-  return failed ("%s", error->message);
-}
-
-/* Whether an admin other than @account_id exists. */
+/* Saves @account with its audit entry @action (about the account, by the command line) and
+ * commits; reports a failure, rolling back. */
 static gboolean
-other_admin_exists (CpsStorage *storage, const char *account_id, gboolean *exists,
-                    GError **error)
+save_account (CpsStorage *storage, CpsServerKey *key, CpsAccountRecord *account,
+              const char *action, const char *details)
 {
-  g_autofree char *cursor = NULL;
+  g_autoptr (GError) error = NULL;
 
-  *exists = FALSE;
-  for (;;)
+  if (!cps_storage_account_update (storage, account, &error) ||
+      !cps_audit_append (storage, key, action, NULL, NULL, "account", account->id, details, NULL,
+                         &error) ||
+      !cps_storage_commit (storage, &error))
     {
-      g_autoptr (GPtrArray) page = cps_storage_account_list (storage, cursor, LIST_PAGE, error);
-
-      if (page == NULL)
-        return FALSE;
-      for (guint i = 0; i < page->len; i++)
-        {
-          const CpsAccountRecord *other = g_ptr_array_index (page, i);
-
-          if (g_strcmp0 (other->role, "admin") == 0 && g_strcmp0 (other->id, account_id) != 0)
-            {
-              *exists = TRUE;
-              return TRUE;
-            }
-        }
-      if (page->len < LIST_PAGE)
-        return TRUE;
-      g_free (cursor);
-      cursor = g_strdup (((const CpsAccountRecord *) g_ptr_array_index (page, page->len - 1))
-                           ->username);
+      storage_failed (storage, error);
+      return FALSE;
     }
+  return TRUE;
 }
 
 /* ----- add ------------------------------------------------------------------------------- */
@@ -305,66 +317,48 @@ other_admin_exists (CpsStorage *storage, const char *account_id, gboolean *exist
 static int
 account_add (int argc, char **argv)
 {
+  g_auto (AccountOptions) options = { 0 };
   g_autoptr (CpsServerKey) key = NULL;
-  g_autofree char *data_dir = NULL, *username = NULL, *role = NULL;
-  const GOptionEntry entries[] = {
-    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Directory holding the server database"), N_("DIR") },
-    { "username", 0, 0, G_OPTION_ARG_STRING, &username, N_("Name to sign in with"),
-      N_("NAME") },
-    { "role", 0, 0, G_OPTION_ARG_STRING, &role, N_("admin, lead, member or observer"),
-      N_("ROLE") },
-    { NULL },
-  };
-  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_autoptr (CpsStorage) storage = NULL;
   g_autoptr (CpsAccountRecord) existing = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (CpsSecret) password = NULL;
-  g_autofree char *message = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *id = NULL;
   g_autofree char *created_at = NULL;
   g_autofree char *details = NULL;
   CpsAccountRecord account = { 0 };
+  int status;
 
-  if (!parse_options (context, entries,
-                      _("cps-server account add --data-dir DIR --username NAME --role ROLE\n\n"
-                        "Creates an account. The password is read as one line from standard "
-                        "input."),
-                      &argc, &argv, &message))
-    return usage_error (context, "add", message);
-  if (data_dir == NULL || username == NULL || role == NULL)
-    return usage_error (context, "add", _("Give --data-dir, --username and --role."));
-  if (!username_is_valid (username))
-    return usage_error (context, "add",
-                        _("A username is 1 to 64 characters of letters, digits, “.”, “_”, "
-                          "“@” and “-”."));
-  if (!cps_role_is_valid (role))
-    return usage_error (context, "add",
-                        _("The role must be admin, lead, member or observer."));
+  status = parse_options ("add",
+                          _("cps-server account add --data-dir DIR --username NAME --role ROLE\n\n"
+                            "Creates an account. The password is read as one line from "
+                            "standard input."),
+                          WITH_NEW_USERNAME | WITH_ROLE, argc, argv, &options);
+  if (status != EXIT_OK)
+    return status;
 
   if ((password = read_password ()) == NULL)
     return EXIT_FAILED;
   hash = cps_password_hash (password, &error);
   if (hash == NULL)
     return failed ("%s", error->message);
-  if ((storage = open_storage (data_dir, TRUE)) == NULL)
+  if ((storage = open_storage (options.data_dir, TRUE, &key)) == NULL)
     return EXIT_FAILED;
-  key = load_key_if_any (data_dir);
 
   id = g_uuid_string_random ();
   created_at = cps_now_rfc3339 ();
   account.id = id;
-  account.username = username;
-  account.role = role;
+  account.username = options.username;
+  account.role = options.role;
   account.password_hash = hash;
   account.created_at = created_at;
-  details = details_json ("via", "command-line", "username", username, "role", role, NULL);
+  details = cps_json_object_of_strings ("via", "command-line", "username", options.username,
+                                        "role", options.role, NULL);
 
   if (!cps_storage_begin (storage, &error))
     return failed ("%s", error->message);
-  existing = cps_storage_account_get_by_name (storage, username, &error);
+  existing = cps_storage_account_get_by_name (storage, options.username, &error);
   if (existing == NULL && !g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
     return storage_failed (storage, error);
   g_clear_error (&error);
@@ -373,7 +367,7 @@ account_add (int argc, char **argv)
        g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_EXISTS)))
     {
       cps_storage_rollback (storage);
-      return failed (_("The username “%s” is already taken; choose another."), username);
+      return failed (_("The username “%s” is already taken; choose another."), options.username);
     }
   if (error != NULL ||
       !cps_audit_append (storage, key, "account.created", NULL, NULL, "account", id, details,
@@ -382,7 +376,8 @@ account_add (int argc, char **argv)
   if (!cps_storage_commit (storage, &error))
     return storage_failed (storage, error);
 
-  g_print (_("Created the account “%s” with the role %s (id %s).\n"), username, role, id);
+  g_print (_("Created the account “%s” with the role %s (id %s).\n"), options.username,
+           options.role, id);
   return EXIT_OK;
 }
 
@@ -406,31 +401,24 @@ print_cell (const char *text, guint width, gboolean last)
 static int
 account_list (int argc, char **argv)
 {
-  g_autofree char *data_dir = NULL;
-  const GOptionEntry entries[] = {
-    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Directory holding the server database"), N_("DIR") },
-    { NULL },
-  };
-  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_auto (AccountOptions) options = { 0 };
   g_autoptr (CpsStorage) storage = NULL;
   g_autoptr (GPtrArray) accounts = g_ptr_array_new_with_free_func (
     (GDestroyNotify) cps_account_record_free);
   g_autoptr (GError) error = NULL;
-  g_autofree char *message = NULL;
   g_autofree char *cursor = NULL;
   const char *headers[4] = { _("USERNAME"), _("ROLE"), _("MFA"), _("CREATED") };
   const char *mfa_on = _("on"), *mfa_off = _("off");
   guint widths[4];
+  int status;
 
-  if (!parse_options (context, entries,
-                      _("cps-server account list --data-dir DIR\n\n"
-                        "Lists the server's accounts."),
-                      &argc, &argv, &message))
-    return usage_error (context, "list", message);
-  if (data_dir == NULL)
-    return usage_error (context, "list", _("Give the data directory with --data-dir DIR."));
-  if ((storage = open_storage (data_dir, FALSE)) == NULL)
+  status = parse_options ("list",
+                          _("cps-server account list --data-dir DIR\n\n"
+                            "Lists the server's accounts."),
+                          0, argc, argv, &options);
+  if (status != EXIT_OK)
+    return status;
+  if ((storage = open_storage (options.data_dir, FALSE, NULL)) == NULL)
     return EXIT_FAILED;
 
   for (;;)
@@ -487,45 +475,30 @@ account_list (int argc, char **argv)
 static int
 account_passwd (int argc, char **argv)
 {
+  g_auto (AccountOptions) options = { 0 };
   g_autoptr (CpsServerKey) key = NULL;
-  g_autofree char *data_dir = NULL, *username = NULL;
-  const GOptionEntry entries[] = {
-    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Directory holding the server database"), N_("DIR") },
-    { "username", 0, 0, G_OPTION_ARG_STRING, &username, N_("The account to change"),
-      N_("NAME") },
-    { NULL },
-  };
-  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_autoptr (CpsStorage) storage = NULL;
   g_autoptr (CpsAccountRecord) account = NULL;
   g_autoptr (GPtrArray) devices = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (CpsSecret) password = NULL;
-  g_autofree char *message = NULL;
   g_autofree char *details = NULL;
+  int status;
 
-  if (!parse_options (context, entries,
-                      _("cps-server account passwd --data-dir DIR --username NAME\n\n"
-                        "Sets an account's new password, read as one line from standard input, "
-                        "and signs out all of the account's devices."),
-                      &argc, &argv, &message))
-    return usage_error (context, "passwd", message);
-  if (data_dir == NULL || username == NULL)
-    return usage_error (context, "passwd", _("Give --data-dir and --username."));
-  if ((storage = open_storage (data_dir, FALSE)) == NULL)
+  status = parse_options ("passwd",
+                          _("cps-server account passwd --data-dir DIR --username NAME\n\n"
+                            "Sets an account's new password, read as one line from standard "
+                            "input, and signs out all of the account's devices."),
+                          WITH_USERNAME, argc, argv, &options);
+  if (status != EXIT_OK)
+    return status;
+  if ((storage = open_storage (options.data_dir, FALSE, &key)) == NULL)
     return EXIT_FAILED;
-  key = load_key_if_any (data_dir);
   if ((password = read_password ()) == NULL)
     return EXIT_FAILED;
 
-  if (!cps_storage_begin (storage, &error))
-    return failed ("%s", error->message);
-  if ((account = get_account (storage, username)) == NULL)
-    {
-      cps_storage_rollback (storage);
-      return EXIT_FAILED;
-    }
+  if ((account = begin_with_account (storage, options.username)) == NULL)
+    return EXIT_FAILED;
   g_free (account->password_hash);
   account->password_hash = cps_password_hash (password, &error);
   if (account->password_hash == NULL)
@@ -543,14 +516,12 @@ account_passwd (int argc, char **argv)
         return storage_failed (storage, error);
     }
 
-  details = details_json ("via", "command-line", NULL);
-  if (!cps_storage_account_update (storage, account, &error) ||
-      !cps_audit_append (storage, key, "account.password_changed", NULL, NULL, "account",
-                         account->id, details, NULL, &error) ||
-      !cps_storage_commit (storage, &error))
-    return storage_failed (storage, error);
+  details = cps_json_object_of_strings ("via", "command-line", NULL);
+  if (!save_account (storage, key, account, "account.password_changed", details))
+    return EXIT_FAILED;
 
-  g_print (_("Changed the password of “%s”. Its devices must sign in again.\n"), username);
+  g_print (_("Changed the password of “%s”. Its devices must sign in again.\n"),
+           options.username);
   return EXIT_OK;
 }
 
@@ -559,76 +530,54 @@ account_passwd (int argc, char **argv)
 static int
 account_role (int argc, char **argv)
 {
+  g_auto (AccountOptions) options = { 0 };
   g_autoptr (CpsServerKey) key = NULL;
-  g_autofree char *data_dir = NULL, *username = NULL, *role = NULL;
-  const GOptionEntry entries[] = {
-    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Directory holding the server database"), N_("DIR") },
-    { "username", 0, 0, G_OPTION_ARG_STRING, &username, N_("The account to change"),
-      N_("NAME") },
-    { "role", 0, 0, G_OPTION_ARG_STRING, &role, N_("admin, lead, member or observer"),
-      N_("ROLE") },
-    { NULL },
-  };
-  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_autoptr (CpsStorage) storage = NULL;
   g_autoptr (CpsAccountRecord) account = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *message = NULL;
   g_autofree char *details = NULL;
   g_autofree char *old_role = NULL;
+  int status;
 
-  if (!parse_options (context, entries,
-                      _("cps-server account role --data-dir DIR --username NAME --role ROLE\n\n"
-                        "Changes an account's role."),
-                      &argc, &argv, &message))
-    return usage_error (context, "role", message);
-  if (data_dir == NULL || username == NULL || role == NULL)
-    return usage_error (context, "role", _("Give --data-dir, --username and --role."));
-  if (!cps_role_is_valid (role))
-    return usage_error (context, "role",
-                        _("The role must be admin, lead, member or observer."));
-  if ((storage = open_storage (data_dir, FALSE)) == NULL)
+  status = parse_options ("role",
+                          _("cps-server account role --data-dir DIR --username NAME --role ROLE"
+                            "\n\nChanges an account's role."),
+                          WITH_USERNAME | WITH_ROLE, argc, argv, &options);
+  if (status != EXIT_OK)
+    return status;
+  if ((storage = open_storage (options.data_dir, FALSE, &key)) == NULL)
     return EXIT_FAILED;
-  key = load_key_if_any (data_dir);
 
-  if (!cps_storage_begin (storage, &error))
-    return failed ("%s", error->message);
-  if ((account = get_account (storage, username)) == NULL)
+  if ((account = begin_with_account (storage, options.username)) == NULL)
+    return EXIT_FAILED;
+  if (g_strcmp0 (account->role, options.role) == 0)
     {
       cps_storage_rollback (storage);
-      return EXIT_FAILED;
-    }
-  if (g_strcmp0 (account->role, role) == 0)
-    {
-      cps_storage_rollback (storage);
-      g_print (_("“%s” already has the role %s.\n"), username, role);
+      g_print (_("“%s” already has the role %s.\n"), options.username, options.role);
       return EXIT_OK;
     }
   if (g_strcmp0 (account->role, "admin") == 0)
     {
       gboolean exists = FALSE;
 
-      if (!other_admin_exists (storage, account->id, &exists, &error))
+      if (!cps_storage_other_admin_exists (storage, account->id, &exists, &error))
         return storage_failed (storage, error);
       if (!exists)
         {
           cps_storage_rollback (storage);
           return failed (_("“%s” is the last admin; make another account admin first."),
-                         username);
+                         options.username);
         }
     }
 
   old_role = g_steal_pointer (&account->role);
-  account->role = g_strdup (role);
-  details = details_json ("from", old_role, "to", role, "via", "command-line", NULL);
-  if (!cps_storage_account_update (storage, account, &error) ||
-      !cps_audit_append (storage, key, "account.role_changed", NULL, NULL, "account",
-                         account->id, details, NULL, &error) ||
-      !cps_storage_commit (storage, &error))
-    return storage_failed (storage, error);
+  account->role = g_strdup (options.role);
+  details = cps_json_object_of_strings ("from", old_role, "to", options.role, "via",
+                                        "command-line", NULL);
+  if (!save_account (storage, key, account, "account.role_changed", details))
+    return EXIT_FAILED;
 
-  g_print (_("“%s” now has the role %s (was %s).\n"), username, role, old_role);
+  g_print (_("“%s” now has the role %s (was %s).\n"), options.username, options.role, old_role);
   return EXIT_OK;
 }
 

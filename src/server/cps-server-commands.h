@@ -20,4 +20,14 @@ int cps_server_backup_main (int argc, char **argv);
 int cps_server_rehearse_restore_main (int argc, char **argv);
 int cps_server_check_main (int argc, char **argv);
 
+/* cps-server-commands.c: what the subcommands share */
+
+/* Parses @argv with @entries, whose help is translated in the program's domain, under
+ * @summary (already translated). */
+gboolean cps_server_command_parse (GOptionContext *context, const GOptionEntry *entries,
+                                   const char *summary, int *argc, char ***argv, GError **error);
+/* Prints "@command: @message" and the options' help on standard error; returns 2. */
+int cps_server_command_usage_error (GOptionContext *context, const char *command,
+                                    const char *message);
+
 G_END_DECLS

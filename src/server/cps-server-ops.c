@@ -67,10 +67,23 @@ typedef struct
 static int
 usage_error (GOptionContext *context, const char *message)
 {
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+  return cps_server_command_usage_error (context, "cps-server", message);
+}
 
-  g_printerr ("cps-server: %s\n\n%s", message, help);
-  return EXIT_USAGE;
+/* Parses the command line: the subcommand's own @entries, then the --config every one
+ * takes. */
+static gboolean
+parse_options (GOptionContext *context, const GOptionEntry *entries, const char *summary,
+               char **config_path, int *argc, char ***argv, GError **error)
+{
+  const GOptionEntry config_entries[] = {
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, config_path,
+      N_("Settings file (default /etc/cps-server.conf when it exists)"), N_("FILE") },
+    { NULL },
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return cps_server_command_parse (context, config_entries, summary, argc, argv, error);
 }
 
 static int
@@ -100,20 +113,32 @@ print_problems (GPtrArray *problems, guint from)
     g_print ("  - %s\n", (const char *) g_ptr_array_index (problems, i));
 }
 
-/* The settings as serve reads them (so the same storage is found), with --data-dir on top. */
+/* The settings as serve reads them (so the same storage is found), with --data-dir on top.
+ * When they cannot be read, or name no data directory, says so and returns NULL with the
+ * exit status in *status. */
 static CpsServerConfig *
-load_config (const char *config_path, const char *data_dir, GError **error)
+load_config (GOptionContext *context, const char *config_path, const char *data_dir,
+             int *status)
 {
   g_autoptr (CpsServerConfig) config = cps_server_config_new_defaults ();
+  g_autoptr (GError) error = NULL;
 
   if (!cps_server_config_load_file (config, config_path != NULL ? config_path
                                                                 : DEFAULT_CONFIG_PATH,
-                                    config_path != NULL, error))
-    return NULL;
+                                    config_path != NULL, &error))
+    {
+      *status = fail (error->message);
+      return NULL;
+    }
   if (data_dir != NULL)
     {
       g_free (config->data_dir);
       config->data_dir = g_strdup (data_dir);
+    }
+  if (config->data_dir == NULL)
+    {
+      *status = usage_error (context, _("Give the data directory with --data-dir DIR."));
+      return NULL;
     }
   return g_steal_pointer (&config);
 }
@@ -543,8 +568,6 @@ cps_server_backup_main (int argc, char **argv)
       N_("Data directory of the server to back up"), N_("DIR") },
     { "to", 0, 0, G_OPTION_ARG_FILENAME, &out_dir,
       N_("New or empty directory to write the backup to"), N_("OUT_DIR") },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-      N_("Settings file (default /etc/cps-server.conf when it exists)"), N_("FILE") },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -569,23 +592,19 @@ cps_server_backup_main (int argc, char **argv)
   gint64 revisions = 0;
   gint64 audit_seq = 0;
   gboolean created = FALSE;
+  int status;
 
-  g_option_context_set_summary (context,
-                                _("Make a consistent backup of the server’s storage with a "
-                                  "checksum manifest."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!parse_options (context, entries,
+                      _("Make a consistent backup of the server’s storage with a checksum "
+                        "manifest."),
+                      &config_path, &argc, &argv, &error))
     return usage_error (context, error->message);
   if (argc > 1)
     return usage_error (context, _("backup takes no arguments besides its options."));
   if (out_dir == NULL)
     return usage_error (context, _("Give the directory to write the backup to with --to OUT_DIR."));
-
-  config = load_config (config_path, data_dir, &error);
-  if (config == NULL)
-    return fail (error->message);
-  if (config->data_dir == NULL)
-    return usage_error (context, _("Give the data directory with --data-dir DIR."));
+  if ((config = load_config (context, config_path, data_dir, &status)) == NULL)
+    return status;
 
   storage = open_live_storage (config, &error);
   if (storage == NULL)
@@ -954,8 +973,6 @@ cps_server_rehearse_restore_main (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
       N_("Data directory of the server whose audit log records the rehearsal"), N_("DIR") },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-      N_("Settings file (default /etc/cps-server.conf when it exists)"), N_("FILE") },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (_("BACKUP_DIR"));
@@ -977,23 +994,18 @@ cps_server_rehearse_restore_main (int argc, char **argv)
   gint64 revisions_checked = 0;
   gint64 audit_entries = 0;
   gboolean passed;
+  int status;
 
-  g_option_context_set_summary (context,
-                                _("Restore a backup into a scratch copy, verify every revision "
-                                  "and the audit chain there, and record the result in the "
-                                  "server’s audit log."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!parse_options (context, entries,
+                      _("Restore a backup into a scratch copy, verify every revision and the "
+                        "audit chain there, and record the result in the server’s audit log."),
+                      &config_path, &argc, &argv, &error))
     return usage_error (context, error->message);
   if (argc != 2)
     return usage_error (context, _("Give exactly one backup directory."));
   backup_dir = argv[1];
-
-  config = load_config (config_path, data_dir, &error);
-  if (config == NULL)
-    return fail (error->message);
-  if (config->data_dir == NULL)
-    return usage_error (context, _("Give the data directory with --data-dir DIR."));
+  if ((config = load_config (context, config_path, data_dir, &status)) == NULL)
+    return status;
   if (!g_file_test (backup_dir, G_FILE_TEST_IS_DIR))
     {
       g_autofree char *message = g_strdup_printf (_("%s is not a directory; give the directory "
@@ -1080,8 +1092,6 @@ cps_server_check_main (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
       N_("Data directory of the server to check"), N_("DIR") },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-      N_("Settings file (default /etc/cps-server.conf when it exists)"), N_("FILE") },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -1095,21 +1105,17 @@ cps_server_check_main (int argc, char **argv)
   gint64 revisions_checked = 0;
   gint64 audit_entries = 0;
   guint first;
+  int status;
 
-  g_option_context_set_summary (context,
-                                _("Check the storage, every revision, the audit chain and its "
-                                  "checkpoints, and the server key’s permissions."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!parse_options (context, entries,
+                      _("Check the storage, every revision, the audit chain and its "
+                        "checkpoints, and the server key’s permissions."),
+                      &config_path, &argc, &argv, &error))
     return usage_error (context, error->message);
   if (argc > 1)
     return usage_error (context, _("check takes no arguments besides its options."));
-
-  config = load_config (config_path, data_dir, &error);
-  if (config == NULL)
-    return fail (error->message);
-  if (config->data_dir == NULL)
-    return usage_error (context, _("Give the data directory with --data-dir DIR."));
+  if ((config = load_config (context, config_path, data_dir, &status)) == NULL)
+    return status;
 
   storage = open_live_storage (config, &error);
   if (storage == NULL)

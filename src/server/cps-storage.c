@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * What every storage backend shares: the error domain, the record free
- * functions, and choosing a backend by name. The backends live in
- * cps-storage-<name>.c.
+ * functions, choosing a backend by name, and questions answered through the
+ * interface alone. The backends live in cps-storage-<name>.c.
  */
 
 #define G_LOG_DOMAIN "cps-server"
@@ -181,4 +181,48 @@ cps_storage_close (CpsStorage *self)
   if (self == NULL)
     return;
   self->vtable->close (self);
+}
+
+/* How many accounts one read takes while looking for admins. */
+#define ADMIN_SCAN_PAGE 500
+
+/**
+ * cps_storage_other_admin_exists:
+ * @storage: a connection; inside the transaction that changes @account_id's role, so the
+ *   answer holds until it commits
+ * @account_id: the account that would stop being an admin
+ * @exists: (out): whether an admin other than @account_id exists
+ *
+ * Returns: FALSE with @error set when the accounts cannot be read
+ */
+gboolean
+cps_storage_other_admin_exists (CpsStorage *storage, const char *account_id, gboolean *exists,
+                                GError **error)
+{
+  g_autofree char *cursor = NULL;
+
+  *exists = FALSE;
+  for (;;)
+    {
+      g_autoptr (GPtrArray) page = cps_storage_account_list (storage, cursor, ADMIN_SCAN_PAGE,
+                                                             error);
+
+      if (page == NULL)
+        return FALSE;
+      for (guint i = 0; i < page->len; i++)
+        {
+          const CpsAccountRecord *other = g_ptr_array_index (page, i);
+
+          if (g_strcmp0 (other->role, "admin") == 0 && g_strcmp0 (other->id, account_id) != 0)
+            {
+              *exists = TRUE;
+              return TRUE;
+            }
+        }
+      if (page->len < ADMIN_SCAN_PAGE)
+        return TRUE;
+      g_free (cursor);
+      cursor = g_strdup (((const CpsAccountRecord *) g_ptr_array_index (page, page->len - 1))
+                           ->username);
+    }
 }

@@ -665,4 +665,10 @@ cps_storage_check_integrity (CpsStorage *self, GPtrArray *problems, GError **err
   return self->vtable->check_integrity (self, problems, error);
 }
 
+/* ----- shared over the interface ------------------------------------------------------- */
+
+/* Sets *@exists to whether an admin account other than @account_id exists. */
+gboolean cps_storage_other_admin_exists (CpsStorage *storage, const char *account_id,
+                                         gboolean *exists, GError **error);
+
 G_END_DECLS
