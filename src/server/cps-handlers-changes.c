@@ -61,11 +61,9 @@ cps_handle_changes (CpsRequest *request)
       after_seq = (gint64) parsed;
     }
 
-  member_account = (request->caller->scopes & CPS_SCOPE_ADMIN) != 0
-                     ? NULL
-                     : request->caller->account->id;
-  changes = cps_storage_changes_list (request->storage, member_account, after_seq, limit,
-                                      &error);
+  member_account
+      = (request->caller->scopes & CPS_SCOPE_ADMIN) != 0 ? NULL : request->caller->account->id;
+  changes = cps_storage_changes_list (request->storage, member_account, after_seq, limit, &error);
   if (changes == NULL)
     {
       cps_request_storage_error (request, error);

@@ -98,8 +98,8 @@ static gboolean
 read_wrapped_keys (CpsRequest *request, const CpsJsonNode *array, const char *field,
                    const char *account_id, GPtrArray **out)
 {
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) cps_wrapped_key_record_free);
+  g_autoptr (GPtrArray) keys
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) cps_wrapped_key_record_free);
 
   for (guint i = 0; i < array->n; i++)
     {
@@ -114,10 +114,10 @@ read_wrapped_keys (CpsRequest *request, const CpsJsonNode *array, const char *fi
                                     "Each wrapped key must be an object with “account_id”, "
                                     "“key_epoch” and “wrapped_key”.");
       if (!cps_request_get_string (request, item, "account_id", account_id == NULL, 36,
-                                   &item_account) ||
-          !cps_request_get_int (request, item, "key_epoch", TRUE, 1, G_MAXINT32, &epoch) ||
-          !cps_request_get_string (request, item, "wrapped_key", TRUE, MAX_WRAPPED_KEY_LENGTH,
-                                   &wrapped))
+                                   &item_account)
+          || !cps_request_get_int (request, item, "key_epoch", TRUE, 1, G_MAXINT32, &epoch)
+          || !cps_request_get_string (request, item, "wrapped_key", TRUE, MAX_WRAPPED_KEY_LENGTH,
+                                      &wrapped))
         return FALSE;
 
       if (item_account == NULL)
@@ -153,8 +153,7 @@ read_wrapped_keys (CpsRequest *request, const CpsJsonNode *array, const char *fi
 
 /* Stores @keys (sorted by account) with one keys_put per account. */
 static gboolean
-put_keys_by_account (CpsStorage *storage, const char *project_id, GPtrArray *keys,
-                     GError **error)
+put_keys_by_account (CpsStorage *storage, const char *project_id, GPtrArray *keys, GError **error)
 {
   guint start = 0;
 
@@ -164,9 +163,10 @@ put_keys_by_account (CpsStorage *storage, const char *project_id, GPtrArray *key
       g_autoptr (GPtrArray) group = g_ptr_array_new (); /* borrowed records */
       guint end = start;
 
-      while (end < keys->len &&
-             strcmp (((CpsWrappedKeyRecord *) g_ptr_array_index (keys, end))->account_id,
-                     first->account_id) == 0)
+      while (end < keys->len
+             && strcmp (((CpsWrappedKeyRecord *) g_ptr_array_index (keys, end))->account_id,
+                        first->account_id)
+                    == 0)
         g_ptr_array_add (group, g_ptr_array_index (keys, end++));
       if (!cps_storage_keys_put (storage, project_id, first->account_id, group, error))
         return FALSE;
@@ -191,8 +191,8 @@ reply_project_detail (CpsRequest *request, guint status, const CpsProjectRecord 
   CpsJsonWriter *writer = cps_json_writer_new ();
   g_autoptr (GError) error = NULL;
 
-  if (!_cps_project_write_detail (writer, request->storage, project,
-                                  request->caller->account->id, &error))
+  if (!_cps_project_write_detail (writer, request->storage, project, request->caller->account->id,
+                                  &error))
     {
       cps_json_writer_free (writer);
       cps_request_storage_error (request, error);
@@ -264,10 +264,10 @@ cps_handle_projects_create (CpsRequest *request)
     return;
   root = cps_json_document_get_root (doc);
 
-  if (!cps_request_get_string (request, root, "id", FALSE, 36, &id) ||
-      !cps_request_get_string (request, root, "name", TRUE, MAX_PROJECT_NAME_CHARS * 4, &name) ||
-      !cps_request_get_bool (request, root, "encrypted", TRUE, &encrypted) ||
-      !cps_request_get_array (request, root, "keys", FALSE, MAX_WRAPPED_KEYS, &keys_node))
+  if (!cps_request_get_string (request, root, "id", FALSE, 36, &id)
+      || !cps_request_get_string (request, root, "name", TRUE, MAX_PROJECT_NAME_CHARS * 4, &name)
+      || !cps_request_get_bool (request, root, "encrypted", TRUE, &encrypted)
+      || !cps_request_get_array (request, root, "keys", FALSE, MAX_WRAPPED_KEYS, &keys_node))
     return;
 
   if (id != NULL && !cps_is_uuid (id))
@@ -329,8 +329,10 @@ cps_handle_projects_create (CpsRequest *request)
       const CpsWrappedKeyRecord *key = g_ptr_array_index (keys, i);
       g_autoptr (CpsAccountRecord) account = NULL;
 
-      if (i > 0 && strcmp (key->account_id,
-                           ((CpsWrappedKeyRecord *) g_ptr_array_index (keys, i - 1))->account_id) == 0)
+      if (i > 0
+          && strcmp (key->account_id,
+                     ((CpsWrappedKeyRecord *) g_ptr_array_index (keys, i - 1))->account_id)
+                 == 0)
         continue;
       account = cps_storage_account_get (request->storage, key->account_id, &error);
       if (account == NULL)
@@ -375,10 +377,10 @@ cps_handle_projects_create (CpsRequest *request)
   }
   member_details = _cps_details_member (account_id, "owner");
 
-  if (!cps_storage_member_put (request->storage, id, account_id, "owner", &error) ||
-      (keys != NULL && !put_keys_by_account (request->storage, id, keys, &error)) ||
-      !cps_request_audit (request, "project.created", "project", id, created_details, &error) ||
-      !cps_request_audit (request, "member.added", "project", id, member_details, &error))
+  if (!cps_storage_member_put (request->storage, id, account_id, "owner", &error)
+      || (keys != NULL && !put_keys_by_account (request->storage, id, keys, &error))
+      || !cps_request_audit (request, "project.created", "project", id, created_details, &error)
+      || !cps_request_audit (request, "member.added", "project", id, member_details, &error))
     {
       rollback_with_storage_error (request, error);
       return;
@@ -415,16 +417,14 @@ cps_handle_projects_list (CpsRequest *request)
 
   if (!cps_request_authenticate (request, CPS_SCOPE_READ))
     return;
-  if (!cps_request_get_limit (request, 100, &limit) ||
-      !cps_request_get_cursor (request, "project", &cursor))
+  if (!cps_request_get_limit (request, 100, &limit)
+      || !cps_request_get_cursor (request, "project", &cursor))
     return;
 
-  member_account = (request->caller->scopes & CPS_SCOPE_ADMIN) != 0
-                     ? NULL
-                     : request->caller->account->id;
+  member_account
+      = (request->caller->scopes & CPS_SCOPE_ADMIN) != 0 ? NULL : request->caller->account->id;
   /* one more than asked tells whether there is a next page */
-  projects = cps_storage_project_list (request->storage, member_account, cursor, limit + 1,
-                                       &error);
+  projects = cps_storage_project_list (request->storage, member_account, cursor, limit + 1, &error);
   if (projects == NULL)
     {
       cps_request_storage_error (request, error);
@@ -440,9 +440,8 @@ cps_handle_projects_list (CpsRequest *request)
     _cps_project_write (writer, g_ptr_array_index (projects, i));
   cps_json_writer_end_array (writer);
   if (projects->len > limit && n > 0)
-    next_cursor = cps_cursor_encode ("project",
-                                     ((CpsProjectRecord *) g_ptr_array_index (projects,
-                                                                              n - 1))->id);
+    next_cursor = cps_cursor_encode (
+        "project", ((CpsProjectRecord *) g_ptr_array_index (projects, n - 1))->id);
   cps_json_writer_member_string (writer, "next_cursor", next_cursor);
   cps_json_writer_end_object (writer);
   cps_request_reply (request, 200, writer);
@@ -505,9 +504,9 @@ cps_handle_member_put (CpsRequest *request)
   if (doc == NULL)
     return;
   root = cps_json_document_get_root (doc);
-  if (!cps_request_get_string (request, root, "role", TRUE, 16, &role) ||
-      !cps_request_get_array (request, root, "wrapped_keys", FALSE, MAX_WRAPPED_KEYS,
-                              &keys_node))
+  if (!cps_request_get_string (request, root, "role", TRUE, 16, &role)
+      || !cps_request_get_array (request, root, "wrapped_keys", FALSE, MAX_WRAPPED_KEYS,
+                                 &keys_node))
     return;
   if (!_cps_project_role_is_valid (role))
     {
@@ -515,8 +514,7 @@ cps_handle_member_put (CpsRequest *request)
                            "The member role must be “owner”, “editor” or “viewer”.");
       return;
     }
-  if (keys_node != NULL &&
-      !read_wrapped_keys (request, keys_node, "wrapped_keys", target, &keys))
+  if (keys_node != NULL && !read_wrapped_keys (request, keys_node, "wrapped_keys", target, &keys))
     return;
 
   if (!cps_storage_begin (request->storage, &error))
@@ -552,8 +550,8 @@ cps_handle_member_put (CpsRequest *request)
   /* Demoting the only owner would leave nobody able to manage the project. */
   if (g_strcmp0 (current_role, "owner") == 0 && strcmp (role, "owner") != 0)
     {
-      g_autoptr (GPtrArray) members = cps_storage_member_list (request->storage, project->id,
-                                                               &error);
+      g_autoptr (GPtrArray) members
+          = cps_storage_member_list (request->storage, project->id, &error);
 
       if (members == NULL)
         {
@@ -571,11 +569,11 @@ cps_handle_member_put (CpsRequest *request)
     }
 
   details = _cps_details_member (target, role);
-  if (!cps_storage_member_put (request->storage, project->id, target, role, &error) ||
-      (keys != NULL &&
-       !cps_storage_keys_put (request->storage, project->id, target, keys, &error)) ||
-      !cps_request_audit (request, "member.added", "project", project->id, details, &error) ||
-      !cps_storage_commit (request->storage, &error))
+  if (!cps_storage_member_put (request->storage, project->id, target, role, &error)
+      || (keys != NULL
+          && !cps_storage_keys_put (request->storage, project->id, target, keys, &error))
+      || !cps_request_audit (request, "member.added", "project", project->id, details, &error)
+      || !cps_storage_commit (request->storage, &error))
     {
       rollback_with_storage_error (request, error);
       return;
@@ -637,8 +635,8 @@ cps_handle_member_delete (CpsRequest *request)
 
   if (strcmp (current_role, "owner") == 0)
     {
-      g_autoptr (GPtrArray) members = cps_storage_member_list (request->storage, project->id,
-                                                               &error);
+      g_autoptr (GPtrArray) members
+          = cps_storage_member_list (request->storage, project->id, &error);
 
       if (members == NULL)
         {
@@ -657,10 +655,10 @@ cps_handle_member_delete (CpsRequest *request)
 
   /* A former member keeps no wrapped keys of the project. */
   details = _cps_details_member (target, current_role);
-  if (!cps_storage_member_delete (request->storage, project->id, target, &error) ||
-      !cps_storage_keys_put (request->storage, project->id, target, no_keys, &error) ||
-      !cps_request_audit (request, "member.removed", "project", project->id, details, &error) ||
-      !cps_storage_commit (request->storage, &error))
+  if (!cps_storage_member_delete (request->storage, project->id, target, &error)
+      || !cps_storage_keys_put (request->storage, project->id, target, no_keys, &error)
+      || !cps_request_audit (request, "member.removed", "project", project->id, details, &error)
+      || !cps_storage_commit (request->storage, &error))
     {
       rollback_with_storage_error (request, error);
       return;
@@ -692,8 +690,8 @@ build_dag (GPtrArray *graph)
           const CpsRevisionRecord *record = g_ptr_array_index (pending, i);
 
           if (!cps_dag_add (dag, record->id, (const char *const *) record->parents,
-                            record->clock_sum) &&
-              !cps_dag_contains (dag, record->id))
+                            record->clock_sum)
+              && !cps_dag_contains (dag, record->id))
             g_ptr_array_add (later, (gpointer) record);
         }
       if (later->len == pending->len)
@@ -726,8 +724,8 @@ pick_merge_ancestor (CpsDag *dag, GPtrArray *heads, GHashTable *clock_sums)
   current = g_ptr_array_index (heads, 0);
   for (guint i = 1; i < heads->len && current != NULL; i++)
     {
-      g_autoptr (GPtrArray) lcas = cps_dag_lowest_common_ancestors (dag, current,
-                                                                    g_ptr_array_index (heads, i));
+      g_autoptr (GPtrArray) lcas
+          = cps_dag_lowest_common_ancestors (dag, current, g_ptr_array_index (heads, i));
       g_autofree CpsHeadInfo *infos = g_new0 (CpsHeadInfo, MAX (lcas->len, 1));
       int best;
 
@@ -748,8 +746,8 @@ static gboolean
 write_stored_revision (CpsRequest *request, CpsJsonWriter *writer, const char *project_id,
                        const char *id, GError **error)
 {
-  g_autoptr (CpsRevisionRecord) record = cps_storage_revision_get (request->storage, project_id,
-                                                                   id, error);
+  g_autoptr (CpsRevisionRecord) record
+      = cps_storage_revision_get (request->storage, project_id, id, error);
 
   if (record == NULL)
     return FALSE;
@@ -800,8 +798,7 @@ cps_handle_project_conflict (CpsRequest *request)
   cps_json_writer_key (writer, "heads");
   cps_json_writer_begin_array (writer);
   for (guint i = 0; i < heads->len; i++)
-    if (!write_stored_revision (request, writer, project->id, g_ptr_array_index (heads, i),
-                                &error))
+    if (!write_stored_revision (request, writer, project->id, g_ptr_array_index (heads, i), &error))
       goto failed;
   cps_json_writer_end_array (writer);
   cps_json_writer_key (writer, "ancestor");

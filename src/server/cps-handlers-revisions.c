@@ -50,14 +50,14 @@ typedef struct
   const CpsJsonNode *node;
   const char *text;
   gsize text_length;
-  gboolean text_compact;     /* no whitespace outside strings */
-  CpsJsonDocument *doc;      /* (nullable) the text parsed, only for a malformed revision */
+  gboolean text_compact; /* no whitespace outside strings */
+  CpsJsonDocument *doc;  /* (nullable) the text parsed, only for a malformed revision */
 
-  const char *id;            /* (nullable) borrowed from the node, doc or revision */
-  CpsRevision *revision;     /* (nullable) NULL when malformed */
+  const char *id;        /* (nullable) borrowed from the node, doc or revision */
+  CpsRevision *revision; /* (nullable) NULL when malformed */
   GError *parse_error;
-  char *json;                /* compact text as stored */
-  char *header_json;         /* the same without payload */
+  char *json;        /* compact text as stored */
+  char *header_json; /* the same without payload */
   char *clock_json;
 
   /* signature check */
@@ -67,7 +67,7 @@ typedef struct
   GError *verify_error;
 
   PushStatus status;
-  const char *code;          /* static rejection code */
+  const char *code; /* static rejection code */
   char *message;
 } PushItem;
 
@@ -76,8 +76,8 @@ typedef struct
 {
   gboolean found;
   char *state;
-  char *revoked_at;          /* (nullable) */
-  gboolean may_push;         /* its account is owner/editor here and its role may push */
+  char *revoked_at;  /* (nullable) */
+  gboolean may_push; /* its account is owner/editor here and its role may push */
   gboolean has_key;
   guint8 public_key[32];
 } DeviceInfo;
@@ -89,9 +89,9 @@ typedef struct
   const char *project_id;
   gboolean encrypted;
   const char *caller_device_id;
-  GHashTable *devices;       /* device id → DeviceInfo, for the current phase */
-  GHashTable *parents;       /* id → CpsRevision, stored parents already parsed */
-  GHashTable *batch_ids;     /* ids named in this batch (borrowed) */
+  GHashTable *devices;   /* device id → DeviceInfo, for the current phase */
+  GHashTable *parents;   /* id → CpsRevision, stored parents already parsed */
+  GHashTable *batch_ids; /* ids named in this batch (borrowed) */
 } PushContext;
 
 /* ----- auxiliary functions ------------------------------------------------------------------ */
@@ -117,8 +117,7 @@ device_info_free (DeviceInfo *info)
   g_free (info);
 }
 
-static void
-reject (PushItem *item, const char *code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static void reject (PushItem *item, const char *code, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
 static void
 reject (PushItem *item, const char *code, const char *format, ...)
@@ -224,8 +223,8 @@ lookup_device (PushContext *ctx, const char *device_id, GError **error)
       return NULL;
     }
 
-  info->may_push = _cps_project_role_can_write (role) && account != NULL &&
-                   (cps_scopes_for_role (account->role) & CPS_SCOPE_PUSH) != 0;
+  info->may_push = _cps_project_role_can_write (role) && account != NULL
+                   && (cps_scopes_for_role (account->role) & CPS_SCOPE_PUSH) != 0;
   return info;
 }
 
@@ -253,8 +252,8 @@ check_device (PushContext *ctx, PushItem *item, const DeviceInfo *info)
        * device — the pusher, who passed authentication — so offline work made before the
        * revoke is not lost. The revoked device itself can never push, and nothing it dates
        * at or after the revoke is accepted. */
-      if (g_strcmp0 (device_id, ctx->caller_device_id) == 0 || info->revoked_at == NULL ||
-          strcmp (cps_revision_get_created_at (revision), info->revoked_at) >= 0)
+      if (g_strcmp0 (device_id, ctx->caller_device_id) == 0 || info->revoked_at == NULL
+          || strcmp (cps_revision_get_created_at (revision), info->revoked_at) >= 0)
         {
           reject (item, "device_revoked",
                   "Device %s was revoked, so revisions it signs are refused.", device_id);
@@ -301,7 +300,19 @@ check_stored (PushContext *ctx, PushItem *item, gboolean *stop, GError **error)
 
   *stop = TRUE;
   if (strcmp (stored->project_id, ctx->project_id) == 0)
-    item->status = PUSH_DUPLICATE;
+    {
+      g_autofree char *computed = NULL;
+
+      /* Only the same revision is a duplicate. Other content under a stored id would be
+       * answered as if it were stored; it goes on to be refused as bad_id instead. */
+      if (g_strcmp0 (stored->json, item->json) != 0 &&
+          g_strcmp0 ((computed = cps_revision_compute_id (item->revision, NULL)), item->id) != 0)
+        {
+          *stop = FALSE;
+          return TRUE;
+        }
+      item->status = PUSH_DUPLICATE;
+    }
   else
     reject (item, "bad_id",
             "A revision with this id is already stored in another project; a revision "
@@ -355,8 +366,8 @@ typedef struct
   PushItem *items;
   guint n_items;
   ItemFunc func;
-  gint next;                 /* the next item to claim */
-  gint done;                 /* items finished */
+  gint next; /* the next item to claim */
+  gint done; /* items finished */
   GMutex mutex;
   GCond cond;
 } ParallelJob;
@@ -500,8 +511,7 @@ verify_item (PushItem *item)
 
   if (item->status != PUSH_PENDING)
     return;
-  item->verified = cps_revision_verify (item->revision,
-                                        item->has_key ? item->public_key : no_key,
+  item->verified = cps_revision_verify (item->revision, item->has_key ? item->public_key : no_key,
                                         &item->verify_error);
 }
 
@@ -516,8 +526,8 @@ look_up_item (PushContext *ctx, PushItem *item, GError **error)
 
   if (revision == NULL)
     {
-      const CpsJsonNode *root = item->doc != NULL ? cps_json_document_get_root (item->doc)
-                                                  : item->node;
+      const CpsJsonNode *root
+          = item->doc != NULL ? cps_json_document_get_root (item->doc) : item->node;
 
       item->id = cps_json_object_get_string (root, "id");
       if (item->parse_error != NULL)
@@ -563,8 +573,8 @@ decide_item (PushContext *ctx, PushItem *item, GError **error)
   if (item->status != PUSH_PENDING)
     return TRUE;
 
-  if (!item->verified && g_error_matches (verify_error, CPS_REVISION_ERROR,
-                                          CPS_REVISION_ERROR_BAD_ID))
+  if (!item->verified
+      && g_error_matches (verify_error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_BAD_ID))
     {
       reject_with_error (item, verify_error);
       return TRUE;
@@ -583,8 +593,8 @@ decide_item (PushContext *ctx, PushItem *item, GError **error)
               "“enc”: “none”.");
       return TRUE;
     }
-  if (!item->verified && !g_error_matches (verify_error, CPS_REVISION_ERROR,
-                                           CPS_REVISION_ERROR_BAD_SIGNATURE))
+  if (!item->verified
+      && !g_error_matches (verify_error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_BAD_SIGNATURE))
     {
       reject_with_error (item, verify_error);
       return TRUE;
@@ -602,8 +612,8 @@ decide_item (PushContext *ctx, PushItem *item, GError **error)
     }
 
   for (const char *const *parent = cps_revision_get_parents (revision); *parent; parent++)
-    if (!g_hash_table_contains (ctx->batch_ids, *parent) &&
-        lookup_stored_parent (ctx, *parent, &local_error) == NULL && local_error != NULL)
+    if (!g_hash_table_contains (ctx->batch_ids, *parent)
+        && lookup_stored_parent (ctx, *parent, &local_error) == NULL && local_error != NULL)
       {
         /* unreadable or failed: the transaction looks again and decides */
         g_debug ("Prefetching parent %s failed: %s", *parent, local_error->message);
@@ -618,6 +628,23 @@ is_json_space (char c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static const char *
+skip_space (const char *p, const char *end)
+{
+  while (p < end && is_json_space (*p))
+    p++;
+  return p;
+}
+
+static gboolean
+expect (const char **p, const char *end, char c)
+{
+  if (*p >= end || **p != c)
+    return FALSE;
+  (*p)++;
+  return TRUE;
+}
+
 /* Cuts a body of exactly the form {"revisions": [R, …]} into the text of each R, noting
  * whether it has whitespace outside strings. This only delimits: each text is parsed
  * strictly afterwards. FALSE when the body has any other shape. */
@@ -628,20 +655,20 @@ split_push_body (const char *body, gsize length, GArray *items)
   const char *p = body;
   const char *end = body + length;
 
-#define SKIP_SPACE() while (p < end && is_json_space (*p)) p++
-#define EXPECT(c) G_STMT_START { if (p >= end || *p != (c)) return FALSE; p++; } G_STMT_END
-
-  SKIP_SPACE ();
-  EXPECT ('{');
-  SKIP_SPACE ();
+  p = skip_space (p, end);
+  if (!expect (&p, end, '{'))
+    return FALSE;
+  p = skip_space (p, end);
   if ((gsize) (end - p) < sizeof key - 1 || memcmp (p, key, sizeof key - 1) != 0)
     return FALSE;
   p += sizeof key - 1;
-  SKIP_SPACE ();
-  EXPECT (':');
-  SKIP_SPACE ();
-  EXPECT ('[');
-  SKIP_SPACE ();
+  p = skip_space (p, end);
+  if (!expect (&p, end, ':'))
+    return FALSE;
+  p = skip_space (p, end);
+  if (!expect (&p, end, '['))
+    return FALSE;
+  p = skip_space (p, end);
 
   if (p < end && *p == ']')
     p++;
@@ -692,24 +719,23 @@ split_push_body (const char *body, gsize length, GArray *items)
         item.text_compact = compact;
         g_array_append_val (items, item);
 
-        SKIP_SPACE ();
+        p = skip_space (p, end);
         if (p < end && *p == ',')
           {
             p++;
-            SKIP_SPACE ();
+            p = skip_space (p, end);
             continue;
           }
-        EXPECT (']');
+        if (!expect (&p, end, ']'))
+          return FALSE;
         break;
       }
 
-  SKIP_SPACE ();
-  EXPECT ('}');
-  SKIP_SPACE ();
+  p = skip_space (p, end);
+  if (!expect (&p, end, '}'))
+    return FALSE;
+  p = skip_space (p, end);
   return p == end;
-
-#undef SKIP_SPACE
-#undef EXPECT
 }
 
 /* The revisions of the push, each read once (parse_item()). Replies and returns FALSE when
@@ -737,8 +763,7 @@ load_items (CpsRequest *request, GArray **items_out, CpsJsonDocument **doc)
 
           if (item->revision == NULL)
             {
-              item->doc = cps_json_document_parse_copy (item->text, item->text_length, NULL,
-                                                        NULL);
+              item->doc = cps_json_document_parse_copy (item->text, item->text_length, NULL, NULL);
               all_json = item->doc != NULL;
             }
         }
@@ -770,8 +795,7 @@ load_items (CpsRequest *request, GArray **items_out, CpsJsonDocument **doc)
 
 too_large:
   cps_request_error (request, 413, "too_large", NULL,
-                     "A push may carry at most %u revisions; split it into several pushes.",
-                     max);
+                     "A push may carry at most %u revisions; split it into several pushes.", max);
   return FALSE;
 }
 
@@ -863,8 +887,8 @@ update_project (PushContext *ctx, CpsProjectRecord *project, PushItem *items, gu
 {
   g_autoptr (GHashTable) head_set = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GPtrArray) heads = NULL;
-  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) cps_revision_record_free);
+  g_autoptr (GPtrArray) records
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) cps_revision_record_free);
   g_autofree CpsHeadInfo *infos = NULL;
   GHashTableIter iter;
   gpointer key;
@@ -906,8 +930,8 @@ update_project (PushContext *ctx, CpsProjectRecord *project, PushItem *items, gu
         }
       else
         {
-          CpsRevisionRecord *stored = cps_storage_revision_get (ctx->storage, ctx->project_id,
-                                                                id, error);
+          CpsRevisionRecord *stored
+              = cps_storage_revision_get (ctx->storage, ctx->project_id, id, error);
           if (stored == NULL)
             return FALSE;
           g_ptr_array_add (records, stored);
@@ -1008,8 +1032,7 @@ details_heads (const char *const *heads)
  * audit entries. On FALSE the transaction was rolled back and nothing is stored. */
 static gboolean
 run_push_transaction (PushContext *ctx, PushItem *items, guint n_items,
-                      CpsProjectRecord **project_out, guint *n_accepted_out,
-                      GError **error)
+                      CpsProjectRecord **project_out, guint *n_accepted_out, GError **error)
 {
   g_autoptr (CpsProjectRecord) project = NULL;
   g_autoptr (GHashTable) accepted = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1041,17 +1064,17 @@ run_push_transaction (PushContext *ctx, PushItem *items, guint n_items,
     {
       g_autofree char *details = details_accepted (items, n_items, n_accepted);
 
-      if (!update_project (ctx, project, items, n_items, accepted, n_accepted, error) ||
-          !cps_request_audit (ctx->request, "push.accepted", "project", ctx->project_id,
-                              details, error))
+      if (!update_project (ctx, project, items, n_items, accepted, n_accepted, error)
+          || !cps_request_audit (ctx->request, "push.accepted", "project", ctx->project_id, details,
+                                 error))
         goto failed;
     }
   if (n_rejected > 0)
     {
       g_autofree char *details = details_rejected (items, n_items, n_rejected);
 
-      if (!cps_request_audit (ctx->request, "push.rejected", "project", ctx->project_id,
-                              details, error))
+      if (!cps_request_audit (ctx->request, "push.rejected", "project", ctx->project_id, details,
+                              error))
         goto failed;
     }
 
@@ -1060,8 +1083,8 @@ run_push_transaction (PushContext *ctx, PushItem *items, guint n_items,
     {
       g_autofree char *details = details_heads ((const char *const *) project->heads);
 
-      if (!cps_request_audit (ctx->request, "conflict.opened", "project", ctx->project_id,
-                              details, error))
+      if (!cps_request_audit (ctx->request, "conflict.opened", "project", ctx->project_id, details,
+                              error))
         goto failed;
     }
   else if (old_heads > 1 && new_heads == 1)
@@ -1074,8 +1097,8 @@ run_push_transaction (PushContext *ctx, PushItem *items, guint n_items,
     }
 
   now = cps_now_rfc3339 ();
-  if (!cps_storage_device_touch (ctx->storage, ctx->caller_device_id, now, TRUE, error) ||
-      !cps_storage_commit (ctx->storage, error))
+  if (!cps_storage_device_touch (ctx->storage, ctx->caller_device_id, now, TRUE, error)
+      || !cps_storage_commit (ctx->storage, error))
     goto failed;
 
   *project_out = g_steal_pointer (&project);
@@ -1127,8 +1150,8 @@ cps_handle_push (CpsRequest *request)
   items = (PushItem *) item_array->data;
   n_items = item_array->len;
 
-  devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                   (GDestroyNotify) device_info_free);
+  devices
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) device_info_free);
   parents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -1255,8 +1278,8 @@ cps_handle_revisions_list (CpsRequest *request)
     return;
   if (!_cps_project_open_for_caller (request, request->params[0], &project, NULL))
     return;
-  if (!cps_request_get_limit (request, 100, &limit) ||
-      !cps_request_get_cursor (request, "revision", &cursor))
+  if (!cps_request_get_limit (request, 100, &limit)
+      || !cps_request_get_cursor (request, "revision", &cursor))
     return;
   if (cursor != NULL)
     {
@@ -1271,8 +1294,8 @@ cps_handle_revisions_list (CpsRequest *request)
     }
 
   /* one more than asked tells whether there is a next page */
-  revisions = cps_storage_revision_list (request->storage, project->id, after_seq, limit + 1,
-                                         &error);
+  revisions
+      = cps_storage_revision_list (request->storage, project->id, after_seq, limit + 1, &error);
   if (revisions == NULL)
     {
       cps_request_storage_error (request, error);
@@ -1291,7 +1314,7 @@ cps_handle_revisions_list (CpsRequest *request)
   if (revisions->len > limit && n > 0)
     {
       g_autofree char *seq = g_strdup_printf (
-        "%" G_GINT64_FORMAT, ((CpsRevisionRecord *) g_ptr_array_index (revisions, n - 1))->seq);
+          "%" G_GINT64_FORMAT, ((CpsRevisionRecord *) g_ptr_array_index (revisions, n - 1))->seq);
       next_cursor = cps_cursor_encode ("revision", seq);
     }
   cps_json_writer_member_string (writer, "next_cursor", next_cursor);

@@ -64,8 +64,8 @@ _cps_project_role_can_write (const char *role)
 gboolean
 _cps_project_role_is_valid (const char *role)
 {
-  return g_strcmp0 (role, "owner") == 0 || g_strcmp0 (role, "editor") == 0 ||
-         g_strcmp0 (role, "viewer") == 0;
+  return g_strcmp0 (role, "owner") == 0 || g_strcmp0 (role, "editor") == 0
+         || g_strcmp0 (role, "viewer") == 0;
 }
 
 void
@@ -95,8 +95,7 @@ _cps_project_write (CpsJsonWriter *writer, const CpsProjectRecord *project)
 
 gboolean
 _cps_project_write_detail (CpsJsonWriter *writer, CpsStorage *storage,
-                           const CpsProjectRecord *project, const char *account_id,
-                           GError **error)
+                           const CpsProjectRecord *project, const char *account_id, GError **error)
 {
   g_autoptr (GPtrArray) members = NULL;
   g_autoptr (GPtrArray) keys = NULL;
@@ -149,9 +148,9 @@ _cps_project_pick_winner (const CpsHeadInfo *heads, guint n_heads)
 
   for (guint i = 0; i < n_heads; i++)
     {
-      if (best < 0 || heads[i].clock_sum > heads[best].clock_sum ||
-          (heads[i].clock_sum == heads[best].clock_sum &&
-           strcmp (heads[i].id, heads[best].id) > 0))
+      if (best < 0 || heads[i].clock_sum > heads[best].clock_sum
+          || (heads[i].clock_sum == heads[best].clock_sum
+              && strcmp (heads[i].id, heads[best].id) > 0))
         best = (int) i;
     }
   return best;
