@@ -5,7 +5,8 @@
  * synchronous=FULL, so a committed write survives a crash or power cut, and
  * several connections (worker threads, server processes) read while one
  * writes. cps_storage_begin() is BEGIN IMMEDIATE: it takes the write lock at
- * once, waiting up to ten seconds for another writer.
+ * once, waiting up to ten seconds for another writer (the writers of one
+ * process first queue for their turn, which passes without polling).
  *
  * The schema is versioned with PRAGMA user_version; each version has one
  * migration, applied in one transaction. Revisions, audit entries and
@@ -52,6 +53,9 @@ typedef struct
   sqlite3 *db;
   char *path;
   GHashTable *statements; /* SQL text → sqlite3_stmt */
+
+  gboolean has_writer_turn; /* between cps_storage_begin() and commit/rollback */
+  gboolean checkpoint_due;  /* the WAL is long: copy it back once the turn is given back */
 } CpsStorageSqlite;
 
 #define SELF(storage) ((CpsStorageSqlite *) (storage))
@@ -689,6 +693,81 @@ read_checkpoint (sqlite3_stmt *stmt)
   return checkpoint;
 }
 
+/* ----- writer turns and checkpoints ------------------------------------------------------- */
+
+/* The writers of one process take turns on each database before BEGIN IMMEDIATE. SQLite's
+ * busy handler waits for the write lock by sleeping (1, 2, 5 … up to 100 ms at a time), so a
+ * writer queued there often sleeps on long after the lock was released; here the turn
+ * passes at once. Writers in other processes are still waited for by the busy timeout. */
+static GMutex writer_mutex;
+static GCond writer_cond;
+static GHashTable *active_writers; /* database paths with a writer of this process */
+
+static gboolean
+take_writer_turn (CpsStorageSqlite *self, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+
+  g_mutex_lock (&writer_mutex);
+  if (active_writers == NULL)
+    active_writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  while (g_hash_table_contains (active_writers, self->path))
+    if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline)
+        && g_hash_table_contains (active_writers, self->path))
+      {
+        g_mutex_unlock (&writer_mutex);
+        g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_BUSY,
+                     _("%s: the database “%s” stayed busy with another writer for more than %d "
+                       "seconds. Try again."),
+                     _("Could not start a database transaction"), self->path,
+                     BUSY_TIMEOUT_MS / 1000);
+        return FALSE;
+      }
+  g_hash_table_add (active_writers, g_strdup (self->path));
+  g_mutex_unlock (&writer_mutex);
+  self->has_writer_turn = TRUE;
+  return TRUE;
+}
+
+static void
+give_writer_turn (CpsStorageSqlite *self)
+{
+  if (!self->has_writer_turn)
+    return;
+  self->has_writer_turn = FALSE;
+  g_mutex_lock (&writer_mutex);
+  g_hash_table_remove (active_writers, self->path);
+  g_cond_broadcast (&writer_cond);
+  g_mutex_unlock (&writer_mutex);
+}
+
+/* Called after every commit on the connection, once SQLite's write lock is released, with
+ * the number of frames in the WAL. It replaces SQLite's automatic checkpoint, which would
+ * copy the WAL back while this connection still holds the writer turn, holding up every
+ * other writer of the process; the checkpoint is the same (PASSIVE, past the same length). */
+static int
+wal_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
+{
+  CpsStorageSqlite *self = data;
+
+  if (n_frames < WAL_CHECKPOINT_PAGES)
+    return SQLITE_OK;
+  if (self->has_writer_turn)
+    self->checkpoint_due = TRUE; /* storage_commit() runs it after giving the turn back */
+  else
+    sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return SQLITE_OK;
+}
+
+static void
+run_due_checkpoint (CpsStorageSqlite *self)
+{
+  if (!self->checkpoint_due)
+    return;
+  self->checkpoint_due = FALSE;
+  sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 /* ----- opening ---------------------------------------------------------------------------- */
 
 /* Returns an SQLite result code; SQLITE_NOTADB means the file is not a database. */
@@ -844,6 +923,7 @@ storage_sqlite_free (CpsStorageSqlite *self)
         g_warning ("Could not close the database %s: %s", self->path, sqlite3_errmsg (self->db));
       self->db = NULL;
     }
+  give_writer_turn (self);
   g_free (self->path);
   g_free (self);
 }
@@ -881,10 +961,13 @@ apply_settings (CpsStorageSqlite *self, GError **error)
                               "PRAGMA cache_size = -%d;"
                               "PRAGMA mmap_size = 0;"
                               "PRAGMA temp_store = MEMORY;"
-                              "PRAGMA wal_autocheckpoint = %d;"
                               "PRAGMA journal_size_limit = %d;",
-                              CACHE_SIZE_KIB, WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT);
-  return exec_script (self, settings, _("Could not set up the database connection"), error);
+                              CACHE_SIZE_KIB, WAL_SIZE_LIMIT);
+  if (!exec_script (self, settings, _("Could not set up the database connection"), error))
+    return FALSE;
+  /* instead of PRAGMA wal_autocheckpoint */
+  sqlite3_wal_hook (self->db, wal_committed_cb, self);
+  return TRUE;
 }
 
 CpsStorage *
@@ -961,10 +1044,15 @@ storage_begin (CpsStorage *storage, GError **error)
                    _("A transaction is already open on this database connection."));
       return FALSE;
     }
-  stmt = prepare (self, "BEGIN IMMEDIATE", error);
-  if (stmt == NULL)
+  if (!take_writer_turn (self, error))
     return FALSE;
-  return step_done (self, stmt, _("Could not start a database transaction"), error);
+  stmt = prepare (self, "BEGIN IMMEDIATE", error);
+  if (stmt == NULL || !step_done (self, stmt, _("Could not start a database transaction"), error))
+    {
+      give_writer_turn (self);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -976,11 +1064,16 @@ storage_commit (CpsStorage *storage, GError **error)
   if (stmt == NULL)
     return FALSE;
   if (step_done (self, stmt, _("Could not save the changes to the database"), error))
-    return TRUE;
+    {
+      give_writer_turn (self);
+      run_due_checkpoint (self);
+      return TRUE;
+    }
 
   /* Nothing of a failed commit is kept: the caller can start again from a clean state. */
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  give_writer_turn (self);
   return FALSE;
 }
 
@@ -990,12 +1083,16 @@ storage_rollback (CpsStorage *storage)
   CpsStorageSqlite *self = SELF (storage);
   int rc;
 
-  if (sqlite3_get_autocommit (self->db))
-    return;
-  rc = sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
-    g_warning ("Could not roll back a transaction on %s: %s", self->path,
-               sqlite3_errmsg (self->db));
+  /* SQLite may have ended the transaction itself (a full disk, an I/O error): the turn is
+   * given back all the same. */
+  if (!sqlite3_get_autocommit (self->db))
+    {
+      rc = sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      if (rc != SQLITE_OK)
+        g_warning ("Could not roll back a transaction on %s: %s", self->path,
+                   sqlite3_errmsg (self->db));
+    }
+  give_writer_turn (self);
 }
 
 /* ----- accounts --------------------------------------------------------------------------- */
@@ -2181,12 +2278,13 @@ storage_check_integrity (CpsStorage *storage, GPtrArray *problems, GError **erro
     {
       const char *table = (const char *) sqlite3_column_text (foreign, 0);
       const char *parent = (const char *) sqlite3_column_text (foreign, 2);
+      g_autofree char *problem = NULL;
 
-      g_ptr_array_add (problems,
-                       g_strdup_printf (_("Row %" G_GINT64_FORMAT " of the table “%s” in “%s” "
-                                          "refers to a row of “%s” that does not exist."),
-                                        (gint64) sqlite3_column_int64 (foreign, 1),
-                                        table ? table : "", self->path, parent ? parent : ""));
+      /* The local store's check words it the same way. */
+      problem = g_strdup_printf (_("Row %lld of table “%s” refers to a missing row of table “%s”"),
+                                 (long long) sqlite3_column_int64 (foreign, 1), table ? table : "",
+                                 parent ? parent : "");
+      g_ptr_array_add (problems, g_strdup_printf ("%s: %s.", self->path, problem));
       rc = SQLITE_OK;
     }
   if (rc != SQLITE_DONE)
