@@ -32,7 +32,6 @@ cps_handle_changes (CpsRequest *request)
   g_autoptr (GPtrArray) changes = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *next = NULL;
-  g_autofree char *now = NULL;
   g_autofree char *since = NULL;
   const char *member_account;
   CpsJsonWriter *writer;
@@ -93,17 +92,7 @@ cps_handle_changes (CpsRequest *request)
   cps_json_writer_member_bool (writer, "done", changes->len < limit);
   cps_json_writer_end_object (writer);
 
-  if (request->caller->device != NULL)
-    {
-      now = cps_now_rfc3339 ();
-      if (!cps_storage_device_touch (request->storage, request->caller->device->id, now, TRUE,
-                                     &error))
-        {
-          g_warning ("Could not note the sync of device %s: %s", request->caller->device->id,
-                     error->message);
-          g_clear_error (&error);
-        }
-    }
+  cps_request_note_sync (request);
 
   cps_request_reply (request, 200, writer);
 }

@@ -1194,13 +1194,7 @@ cps_handle_push (CpsRequest *request)
     }
   else
     {
-      g_autofree char *now = cps_now_rfc3339 ();
-      g_autoptr (GError) touch_error = NULL;
-
-      if (!cps_storage_device_touch (request->storage, ctx.caller_device_id, now, TRUE,
-                                     &touch_error))
-        g_warning ("Could not note the sync of device %s: %s", ctx.caller_device_id,
-                   touch_error->message);
+      cps_request_note_sync (request);
       shown = project;
     }
 

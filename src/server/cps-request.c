@@ -526,6 +526,32 @@ cps_request_authenticate (CpsRequest *request, CpsScope scopes)
   return TRUE;
 }
 
+/**
+ * cps_request_note_sync:
+ *
+ * Records that the caller's device synced (last_sync_at), at most once a
+ * minute like last_seen_at: a pull must not cost a write and an fsync.
+ * Best effort: failing to record it never fails the request.
+ */
+void
+cps_request_note_sync (CpsRequest *request)
+{
+  CpsDeviceRecord *device = request->caller != NULL ? request->caller->device : NULL;
+  g_autofree char *now = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (device == NULL || seen_recently (device->last_sync_at, request->received_at))
+    return;
+  now = cps_now_rfc3339 ();
+  if (!cps_storage_device_touch (request->storage, device->id, now, TRUE, &error))
+    {
+      g_warning ("Could not note the sync of device %s: %s", device->id, error->message);
+      return;
+    }
+  g_free (device->last_sync_at);
+  device->last_sync_at = g_strdup (now);
+}
+
 /* ----- audit ---------------------------------------------------------------------------- */
 
 gboolean

@@ -129,6 +129,9 @@ char *cps_cursor_encode (const char *kind, const char *value);
  * 401 unauthorized / 401 device_revoked / 403 forbidden (missing @scopes) and returns FALSE. */
 gboolean cps_request_authenticate (CpsRequest *request, CpsScope scopes);
 
+/* Updates the caller's device last_sync_at (at most once a minute). */
+void cps_request_note_sync (CpsRequest *request);
+
 CpsScope cps_scopes_for_role (const char *role);
 gboolean cps_role_is_valid (const char *role);
 

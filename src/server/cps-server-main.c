@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib/gi18n.h>
@@ -119,6 +120,10 @@ serve_main (int argc, char **argv)
     }
   if (config->data_dir == NULL)
     return usage_error (context, _("Give the data directory with --data-dir DIR."));
+
+  /* Every worker thread would otherwise get its own malloc arena that keeps what it once
+   * held: two arenas keep the server's memory flat (see bench/README.md). */
+  mallopt (M_ARENA_MAX, 2);
 
   /* TLS 1.3 only. glib-networking reads this once, when the first TLS object is made. */
   if (config->tls_cert != NULL)
