@@ -124,6 +124,9 @@ serve_main (int argc, char **argv)
   /* Every worker thread would otherwise get its own malloc arena that keeps what it once
    * held: two arenas keep the server's memory flat (see bench/README.md). */
   mallopt (M_ARENA_MAX, 2);
+  /* A fixed threshold: response bodies of feed pages are mapped and given back when sent,
+   * instead of glibc raising the threshold and keeping them in the heap. */
+  mallopt (M_MMAP_THRESHOLD, 256 * 1024);
 
   /* TLS 1.3 only. glib-networking reads this once, when the first TLS object is made. */
   if (config->tls_cert != NULL)

@@ -221,8 +221,13 @@ send_response (CpsServer *self, SoupServerMessage *msg, CpsRequest *request, gbo
           return;
         }
     }
-  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, request->response->str,
-                                    request->response->len);
+  {
+    /* Handed over, not copied: a page of the changes feed can be megabytes. */
+    gsize length = request->response->len;
+    char *body = g_string_free (g_steal_pointer (&request->response), FALSE);
+
+    soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, length);
+  }
 }
 
 static void
