@@ -174,6 +174,23 @@ cps_metrics_free (CpsMetrics *metrics)
  *   the number of series stays bounded
  * @seconds: how long the request took
  */
+/**
+ * cps_metrics_method_label:
+ *
+ * Returns: (transfer none): @method when it is a standard HTTP method, else "other"
+ */
+const char *
+cps_metrics_method_label (const char *method)
+{
+  static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                                       "OPTIONS", NULL };
+
+  for (guint i = 0; known[i] != NULL; i++)
+    if (g_strcmp0 (method, known[i]) == 0)
+      return known[i];
+  return "other";
+}
+
 void
 cps_metrics_observe_request (CpsMetrics *metrics, const char *method, const char *route,
                              guint status, double seconds)
@@ -186,8 +203,9 @@ cps_metrics_observe_request (CpsMetrics *metrics, const char *method, const char
 
   g_return_if_fail (metrics != NULL);
 
-  if (method == NULL)
-    method = "";
+  /* The method is whatever the client sent: only known ones become label values, or any
+   * client could grow the series (and this process's memory) without bound. */
+  method = cps_metrics_method_label (method);
   if (route == NULL)
     route = "unmatched";
   if (!(seconds >= 0)) /* also NaN */

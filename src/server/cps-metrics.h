@@ -19,6 +19,7 @@ typedef struct _CpsMetrics CpsMetrics;
 
 CpsMetrics *cps_metrics_new (void);
 void cps_metrics_free (CpsMetrics *metrics);
+const char *cps_metrics_method_label (const char *method);
 /* @route is the route pattern ("/v1/projects/{id}"), never the raw path. */
 void cps_metrics_observe_request (CpsMetrics *metrics, const char *method, const char *route,
                                   guint status, double seconds);

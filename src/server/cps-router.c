@@ -84,7 +84,11 @@ split_path (const char *path, char **segments, guint *n_segments)
       while (*p != '/' && *p != '\0')
         p++;
       if (n == MAX_SEGMENTS)
-        return FALSE;
+        {
+          for (guint i = 0; i < n; i++)
+            g_clear_pointer (&segments[i], g_free);
+          return FALSE;
+        }
       segments[n++] = g_strndup (start, p - start);
     }
   *n_segments = n;

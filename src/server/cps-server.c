@@ -248,11 +248,12 @@ log_request (Job *job)
                                                       : G_LOG_LEVEL_INFO;
 
   g_log_structured (G_LOG_DOMAIN, level,
-                    "CPS_METHOD", job->method,
+                    "CPS_METHOD", cps_metrics_method_label (job->method),
                     "CPS_ROUTE", route,
                     "CPS_STATUS", status,
                     "CPS_ERROR", job->request.error_code != NULL ? job->request.error_code : "",
-                    "MESSAGE", "%s %s %s %s %.2f ms", job->method, route, status,
+                    "MESSAGE", "%s %s %s %s %.2f ms", cps_metrics_method_label (job->method),
+                    route, status,
                     job->request.error_code != NULL ? job->request.error_code : "-", ms);
 }
 
@@ -516,6 +517,7 @@ server_handler_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 
   job->server = g_object_ref (self);
   job->started = g_get_monotonic_time ();
+  /* Logs and metrics name standard methods only; routing still sees the real one. */
   job->method = g_strdup (soup_server_message_get_method (msg));
   job->path = g_strdup (path);
   job->peer = g_strdup (soup_server_message_get_remote_host (msg));
