@@ -76,7 +76,6 @@ typedef struct
 {
   gboolean found;
   char *state;
-  char *revoked_at;  /* (nullable) */
   gboolean may_push; /* its account is owner/editor here and its role may push */
   gboolean has_key;
   guint8 public_key[32];
@@ -113,7 +112,6 @@ static void
 device_info_free (DeviceInfo *info)
 {
   g_free (info->state);
-  g_free (info->revoked_at);
   g_free (info);
 }
 
@@ -199,7 +197,6 @@ lookup_device (PushContext *ctx, const char *device_id, GError **error)
 
   info->found = TRUE;
   info->state = g_strdup (device->state);
-  info->revoked_at = g_strdup (device->revoked_at);
   key = g_base64_decode (device->public_key, &key_length);
   if (key_length == sizeof info->public_key)
     {
@@ -244,21 +241,14 @@ check_device (PushContext *ctx, PushItem *item, const DeviceInfo *info)
       return FALSE;
     }
 
+  /* The contract: from the revoke on, revisions the device signs are refused, whoever
+   * relays them. Its created_at cannot tell work done before the revoke from a stolen key
+   * that backdates, so none is accepted; revisions stored before the revoke stay. */
   if (g_strcmp0 (info->state, "revoked") == 0)
     {
-      /* Revoking stops a device, not the work it did before: a revision it made before the
-       * revoke (created_at earlier than revoked_at; both are RFC 3339 UTC with
-       * milliseconds, so they compare as text) may still be relayed by another, active
-       * device — the pusher, who passed authentication — so offline work made before the
-       * revoke is not lost. The revoked device itself can never push, and nothing it dates
-       * at or after the revoke is accepted. */
-      if (g_strcmp0 (device_id, ctx->caller_device_id) == 0 || info->revoked_at == NULL
-          || strcmp (cps_revision_get_created_at (revision), info->revoked_at) >= 0)
-        {
-          reject (item, "device_revoked",
-                  "Device %s was revoked, so revisions it signs are refused.", device_id);
-          return FALSE;
-        }
+      reject (item, "device_revoked", "Device %s was revoked, so revisions it signs are refused.",
+              device_id);
+      return FALSE;
     }
   else if (g_strcmp0 (info->state, "active") != 0)
     {
@@ -470,6 +460,7 @@ static void
 parse_item (PushItem *item)
 {
   g_autoptr (GString) clock = NULL;
+  g_autofree char *stored = NULL;
   gsize length = 0;
   gboolean compact;
 
@@ -490,11 +481,31 @@ parse_item (PushItem *item)
   item->revision = cps_revision_new_from_string (item->json, length, &item->parse_error);
   if (item->revision == NULL)
     return;
-  if (!compact)
+
+  /* What is stored and served is the revision as it was checked, never other bytes that
+   * merely parse to it. A client writes JSON.stringify's form, so the text usually is that
+   * already; when it is not, a repeated member name or an unpaired surrogate (which
+   * different readers resolve differently) refuses the revision. */
+  stored = cps_revision_to_json (item->revision, TRUE);
+  if (!compact || strlen (stored) != length || memcmp (stored, item->json, length) != 0)
     {
-      g_free (item->json);
-      item->json = cps_revision_to_json (item->revision, TRUE);
+      g_autoptr (GPtrArray) findings
+          = g_ptr_array_new_with_free_func ((GDestroyNotify) cps_finding_free);
+      g_autoptr (CpsJsonDocument) doc
+          = cps_json_document_parse_copy (item->json, length, findings, NULL);
+
+      if (doc == NULL || cps_findings_count (findings, CPS_SEVERITY_ERROR) > 0)
+        {
+          g_set_error_literal (&item->parse_error, CPS_REVISION_ERROR,
+                               CPS_REVISION_ERROR_INVALID,
+                               "The revision repeats a member name or holds an unpaired "
+                               "surrogate; send it as JSON.stringify writes it.");
+          g_clear_object (&item->revision);
+          return;
+        }
     }
+  g_free (item->json);
+  item->json = g_steal_pointer (&stored);
   item->header_json = cps_revision_to_json (item->revision, FALSE);
   clock = g_string_new (NULL);
   cps_clock_write_jcs (cps_revision_get_clock (item->revision), clock);
@@ -649,7 +660,7 @@ expect (const char **p, const char *end, char c)
  * whether it has whitespace outside strings. This only delimits: each text is parsed
  * strictly afterwards. FALSE when the body has any other shape. */
 static gboolean
-split_push_body (const char *body, gsize length, GArray *items)
+split_push_body (const char *body, gsize length, guint max, GArray *items, gboolean *too_many)
 {
   static const char key[] = "\"revisions\"";
   const char *p = body;
@@ -714,6 +725,13 @@ split_push_body (const char *body, gsize length, GArray *items)
         if (p == start)
           return FALSE;
 
+        /* Stop counting at the limit: a body of tiny items must not become millions of
+         * PushItems before it is refused. */
+        if (items->len == max)
+          {
+            *too_many = TRUE;
+            return FALSE;
+          }
         item.text = start;
         item.text_length = p - start;
         item.text_compact = compact;
@@ -746,13 +764,19 @@ load_items (CpsRequest *request, GArray **items_out, CpsJsonDocument **doc)
   g_autoptr (GArray) items = g_array_new (FALSE, TRUE, sizeof (PushItem));
   const CpsJsonNode *array = NULL;
   guint max = request->config->max_push_revisions;
+  gboolean too_many = FALSE;
+  gboolean split = request->body != NULL
+                   && split_push_body (request->body, request->body_length, max, items,
+                                       &too_many);
 
-  if (request->body != NULL && split_push_body (request->body, request->body_length, items))
+  if (too_many)
+    goto too_large;
+  if (!split)
+    g_array_set_size (items, 0);
+  else
     {
       gboolean all_json = TRUE;
 
-      if (items->len > max)
-        goto too_large;
       run_parallel ((PushItem *) items->data, items->len, parse_item);
 
       /* A revision that is not even JSON makes the whole body invalid: let the general

@@ -113,6 +113,7 @@ cps_request_parse_object (CpsRequest *request)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(CpsJsonDocument) doc = NULL;
+  g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func ((GDestroyNotify) cps_finding_free);
 
   if (request->body == NULL || request->body_length == 0)
     {
@@ -120,12 +121,28 @@ cps_request_parse_object (CpsRequest *request)
                          "The request needs a JSON object as its body.");
       return NULL;
     }
-  doc = cps_json_document_parse_copy (request->body, request->body_length, NULL, &error);
+  doc = cps_json_document_parse_copy (request->body, request->body_length, findings, &error);
   if (doc == NULL)
     {
       cps_request_error (request, 400, "invalid_request", NULL,
                          "The body is not valid JSON: %s", error->message);
       return NULL;
+    }
+  /* What JSON.parse would quietly accept but two readers may see differently (a repeated
+   * member name, an unpaired surrogate) is refused: what is checked must be what is kept. */
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const CpsFinding *finding = g_ptr_array_index (findings, i);
+
+      if (finding->severity == CPS_SEVERITY_ERROR)
+        {
+          g_autofree char *details = cps_json_object_of_strings ("path", finding->path, NULL);
+
+          cps_request_error (request, 400, "invalid_request", details,
+                             "The body is ambiguous JSON at %s: %s",
+                             finding->path != NULL ? finding->path : "$", finding->message);
+          return NULL;
+        }
     }
   if (cps_json_node_get_type (cps_json_document_get_root (doc)) != CPS_JSON_OBJECT)
     {

@@ -415,10 +415,10 @@ static const Row rows[] = {
     NULL },
   { "json-whitespace-body", "POST", "/v1/auth/login", AS_NONE, " \n\t ", 400,
     "invalid_request", NULL, NULL, NULL },
-  /* JSON.parse semantics: the last of duplicate keys counts, so it is what gets checked. */
+  /* A repeated member name is ambiguous (readers differ on which value counts): refused. */
   { "json-duplicate-keys", "POST", "/v1/projects", AS_ADMIN,
     "{\"name\":\"x\",\"encrypted\":false,\"encrypted\":\"false\"}", 400, "invalid_request",
-    "encrypted", NULL, NULL },
+    NULL, NULL, NULL },
   { "json-truncated-login", "POST", "/v1/auth/login", AS_NONE,
     "{\"username\":\"bea\",\"password\":", 400, "invalid_request", NULL, NULL, NULL },
   { "json-truncated-push", "POST", "/v1/projects/{project}/revisions", AS_BEA,

@@ -526,11 +526,12 @@ test_revoked_device_revisions (Fixture *fixture, gconstpointer data)
   g_usleep (5000);
   after = cps_test_make_revision (tablet, fixture->project, NULL, DOC_B);
 
-  /* Work made before the revoke, relayed by an active device, survives; after it, never. */
+  /* From the revoke on, nothing the device signed is accepted, whoever relays it: its clock
+   * cannot prove that a revision was made before (a stolen key would simply backdate). */
   batch[0] = before;
   batch[1] = after;
   pushed = push (fixture, fixture->bea, fixture->project, batch);
-  assert_result (pushed, 0, "accepted", NULL);
+  assert_result (pushed, 0, "rejected", "device_revoked");
   assert_result (pushed, 1, "rejected", "device_revoked");
 
   own = push (fixture, tablet, fixture->project, batch);
@@ -683,6 +684,31 @@ test_changes_feed (Fixture *fixture, gconstpointer data)
   cps_test_assert_error (bad, 400, "invalid_request");
 }
 
+/* A revision with a second "payload" in front: its signature covers the last one, which a
+ * JSON.parse reader would take, while a reader keeping the first would see other content.
+ * It must be refused, never stored as sent. */
+static void
+test_ambiguous_revision (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *r1 = cps_test_make_revision (fixture->bea, fixture->project, NULL, DOC_A);
+  g_autofree char *planted = g_strconcat ("{\"payload\":{\"enc\":\"none\",\"json\":"
+                                          "{\"evil\":true}},",
+                                          r1 + 1, NULL);
+  const char *bad[] = { planted, NULL };
+  const char *good[] = { r1, NULL };
+  g_autoptr(CpsTestResponse) refused = NULL, accepted = NULL, stored = NULL;
+  g_autofree char *id = revision_id (r1);
+  g_autofree char *path = g_strdup_printf ("/v1/projects/%s/revisions/%s", fixture->project, id);
+
+  refused = push (fixture, fixture->bea, fixture->project, bad);
+  assert_result (refused, 0, "rejected", "invalid_revision");
+  accepted = push (fixture, fixture->bea, fixture->project, good);
+  assert_result (accepted, 0, "accepted", NULL);
+  stored = cps_test_request (fixture->server, "GET", path, fixture->bea->access_token, NULL);
+  g_assert_cmpstr (stored->body, ==, r1);
+  g_assert_null (strstr (stored->body, "evil"));
+}
+
 static void
 test_gzip (Fixture *fixture, gconstpointer data)
 {
@@ -729,6 +755,7 @@ main (int argc, char **argv)
   ADD ("revoked-device-revisions", test_revoked_device_revisions);
   ADD ("encrypted-project", test_encrypted_project);
   ADD ("changes-feed", test_changes_feed);
+  ADD ("ambiguous-revision", test_ambiguous_revision);
   ADD ("gzip", test_gzip);
 #undef ADD
   return g_test_run ();
