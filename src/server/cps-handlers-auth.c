@@ -148,24 +148,80 @@ rate_limit_reached (CpsRequest *request, const char *key, guint max, gint64 *ret
   return TRUE;
 }
 
-/* Counts a failed sign-in against both keys and audits it, in its own transaction, then
- * answers 401 with @code. */
+/* Takes one attempt from the account's and the address's budgets under the write lock,
+ * before the password is checked, so that parallel guesses cannot all pass a count taken
+ * before any of them failed. Replies 429 (or 5xx) and returns FALSE when none is left. */
+static gboolean
+reserve_attempt (CpsRequest *request, const char *account_key, const char *address_key,
+                 gint64 *at)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 retry_account = 0, retry_address = 0;
+
+  *at = request_time (request);
+  if (!cps_request_begin (request))
+    return FALSE;
+  if (!rate_limit_reached (request, account_key, request->config->login_max_per_account,
+                           &retry_account, &error) ||
+      !rate_limit_reached (request, address_key, request->config->login_max_per_address,
+                           &retry_address, &error))
+    return cps_request_abort (request, error);
+
+  if (retry_account > 0 || retry_address > 0)
+    {
+      gint64 retry_after = MAX (retry_account, retry_address);
+      g_autofree char *header = g_strdup_printf ("%" G_GINT64_FORMAT, retry_after);
+      g_autofree char *limit_details =
+        g_strdup_printf ("{\"retry_after\":%" G_GINT64_FORMAT "}", retry_after);
+
+      cps_storage_rollback (request->storage);
+      g_message ("sign-in from %s refused: too many failures", request->peer_address);
+      cps_request_add_header (request, "Retry-After", header);
+      return cps_request_error (request, 429, "rate_limited", limit_details,
+                                "Too many failed sign-ins; wait %" G_GINT64_FORMAT " seconds "
+                                "and try again.",
+                                retry_after);
+    }
+
+  if (!cps_storage_ratelimit_record (request->storage, account_key, *at, &error) ||
+      !cps_storage_ratelimit_record (request->storage, address_key, *at, &error))
+    return cps_request_abort (request, error);
+  return cps_request_commit (request);
+}
+
+/* Gives a reserved attempt back when the sign-in did not fail on a guess (a code was
+ * asked for, or the device was refused). Best effort: at worst it counts once too often. */
 static void
-reply_login_failure (CpsRequest *request, const char *account_key, const char *address_key,
-                     const char *account_id, const char *username, const char *code)
+refund_attempt (CpsRequest *request, const char *account_key, const char *address_key,
+                gint64 at)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cps_storage_begin (request->storage, &error) ||
+      !cps_storage_ratelimit_forget (request->storage, account_key, at, &error) ||
+      !cps_storage_ratelimit_forget (request->storage, address_key, at, &error) ||
+      !cps_storage_commit (request->storage, &error))
+    {
+      cps_storage_rollback (request->storage);
+      g_debug ("Could not give a sign-in attempt back: %s", error->message);
+    }
+}
+
+/* Audits a failed sign-in in its own transaction (its attempt was already counted by
+ * reserve_attempt()), then answers 401 with @code. */
+static void
+reply_login_failure (CpsRequest *request, const char *account_id, const char *username,
+                     const char *code)
 {
   g_autoptr (GError) error = NULL;
   /* The name typed is kept only when it names an account: people type passwords into the
    * username field, and the audit log must never hold one. */
   g_autofree char *details = cps_json_object_of_strings (
     "reason", code, "username", account_id != NULL ? username : "(unknown)", NULL);
-  gint64 now = request_time (request);
 
   if (!cps_request_begin (request))
     return;
-  if (!cps_storage_ratelimit_record (request->storage, account_key, now, &error) ||
-      !cps_storage_ratelimit_record (request->storage, address_key, now, &error) ||
-      !audit_as (request, "login.failed", NULL, NULL, account_id != NULL ? "account" : NULL,
+  if (!audit_as (request, "login.failed", NULL, NULL, account_id != NULL ? "account" : NULL,
                  account_id, details, &error))
     {
       cps_request_abort (request, error);
@@ -330,7 +386,7 @@ cps_handle_login (CpsRequest *request)
   g_autofree char *refresh_token = NULL;
   g_autofree char *details = NULL;
   g_autofree char *now_text = NULL;
-  gint64 retry_account = 0, retry_address = 0;
+  gint64 attempt_at = 0;
   gboolean used_recovery_code = FALSE;
   gboolean commit_anyway = FALSE;
   LoginInput in = { 0 };
@@ -347,33 +403,13 @@ cps_handle_login (CpsRequest *request)
       return;
     }
 
-  /* Rate limits come before any check of the password, so guessing stops at the limit. */
+  /* The attempt is counted before any check of the password, so guessing stops at the
+   * limit even when many guesses arrive at once. */
   username_lower = g_utf8_strdown (in.username, -1);
   account_key = g_strconcat ("account:", username_lower, NULL);
   address_key = g_strconcat ("address:", request->peer_address, NULL);
-  if (!rate_limit_reached (request, account_key, request->config->login_max_per_account,
-                           &retry_account, &error) ||
-      !rate_limit_reached (request, address_key, request->config->login_max_per_address,
-                           &retry_address, &error))
-    {
-      cps_request_storage_error (request, error);
-      return;
-    }
-  if (retry_account > 0 || retry_address > 0)
-    {
-      gint64 retry_after = MAX (retry_account, retry_address);
-      g_autofree char *header = g_strdup_printf ("%" G_GINT64_FORMAT, retry_after);
-      g_autofree char *limit_details =
-        g_strdup_printf ("{\"retry_after\":%" G_GINT64_FORMAT "}", retry_after);
-
-      g_message ("sign-in from %s refused: too many failures", request->peer_address);
-      cps_request_add_header (request, "Retry-After", header);
-      cps_request_error (request, 429, "rate_limited", limit_details,
-                         "Too many failed sign-ins; wait %" G_GINT64_FORMAT " seconds and try "
-                         "again.",
-                         retry_after);
-      return;
-    }
+  if (!reserve_attempt (request, account_key, address_key, &attempt_at))
+    return;
 
   account = cps_storage_account_get_by_name (request->storage, in.username, &error);
   if (account == NULL)
@@ -384,19 +420,18 @@ cps_handle_login (CpsRequest *request)
           return;
         }
       cps_password_verify_dummy (in.password);
-      reply_login_failure (request, account_key, address_key, NULL, in.username,
-                           "invalid_credentials");
+      reply_login_failure (request, NULL, in.username, "invalid_credentials");
       return;
     }
   /* Outside the transaction: Argon2id takes a while and must not hold the write lock. */
   if (!cps_password_verify (account->password_hash, in.password))
     {
-      reply_login_failure (request, account_key, address_key, account->id, in.username,
-                           "invalid_credentials");
+      reply_login_failure (request, account->id, in.username, "invalid_credentials");
       return;
     }
   if (account->totp_secret != NULL && in.totp == NULL && in.recovery_code == NULL)
     {
+      refund_attempt (request, account_key, address_key, attempt_at);
       cps_request_error (request, 401, "mfa_required", NULL,
                          "This account uses two-step verification; send the code from your "
                          "authenticator app or a recovery code.");
@@ -451,8 +486,7 @@ cps_handle_login (CpsRequest *request)
       if (!passed)
         {
           cps_storage_rollback (request->storage);
-          reply_login_failure (request, account_key, address_key, account->id, in.username,
-                               "invalid_totp");
+          reply_login_failure (request, account->id, in.username, "invalid_totp");
           return;
         }
     }
@@ -461,6 +495,7 @@ cps_handle_login (CpsRequest *request)
       !commit_anyway)
     {
       cps_storage_rollback (request->storage);
+      refund_attempt (request, account_key, address_key, attempt_at);
       return;
     }
 
@@ -479,7 +514,8 @@ cps_handle_login (CpsRequest *request)
   if (commit_anyway)
     {
       /* The reply (403 device_pending) is already set; keep the registration. */
-      cps_request_commit (request);
+      if (cps_request_commit (request))
+        refund_attempt (request, account_key, address_key, attempt_at);
       return;
     }
 
@@ -489,6 +525,7 @@ cps_handle_login (CpsRequest *request)
   if (!issue_tokens (request, session_id, account->id, device->id, &access_token,
                      &refresh_token, &error) ||
       !cps_storage_ratelimit_clear (request->storage, account_key, &error) ||
+      !cps_storage_ratelimit_forget (request->storage, address_key, attempt_at, &error) ||
       !cps_storage_device_touch (request->storage, device->id, now_text, FALSE, &error) ||
       !audit_as (request, "login.succeeded", account->id, device->id, "session", session_id,
                  details, &error))
@@ -704,6 +741,44 @@ cps_handle_totp_begin (CpsRequest *request)
   cps_request_reply (request, 200, writer);
 }
 
+/* Inside the write transaction: counts one code attempt of @account_id against the same
+ * budget as sign-ins, so a stolen access token cannot try every 6-digit code. Replies 429 and
+ * returns FALSE (transaction rolled back) when the budget is spent. */
+static gboolean
+take_code_attempt (CpsRequest *request, const char *account_id, char **key)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 retry_after = 0;
+
+  *key = g_strconcat ("totp:", account_id, NULL);
+  if (!rate_limit_reached (request, *key, request->config->login_max_per_account, &retry_after,
+                           &error))
+    return cps_request_abort (request, error);
+  if (retry_after > 0)
+    {
+      g_autofree char *header = g_strdup_printf ("%" G_GINT64_FORMAT, retry_after);
+
+      cps_storage_rollback (request->storage);
+      cps_request_add_header (request, "Retry-After", header);
+      return cps_request_error (request, 429, "rate_limited", NULL,
+                                "Too many wrong codes; wait %" G_GINT64_FORMAT " seconds and "
+                                "try again.",
+                                retry_after);
+    }
+  if (!cps_storage_ratelimit_record (request->storage, *key, request_time (request), &error))
+    return cps_request_abort (request, error);
+  return TRUE;
+}
+
+/* A wrong code: keeps the counted attempt (and nothing else) and answers 401. */
+static void
+reply_wrong_code (CpsRequest *request, const char *message)
+{
+  if (!cps_request_commit (request))
+    return;
+  cps_request_error (request, 401, "invalid_totp", NULL, "%s", message);
+}
+
 void
 cps_handle_totp_confirm (CpsRequest *request)
 {
@@ -712,6 +787,7 @@ cps_handle_totp_confirm (CpsRequest *request)
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) codes = NULL;
   g_autoptr (GPtrArray) hashes = NULL;
+  g_autofree char *attempt_key = NULL;
   const char *code = NULL;
   gint64 matched = 0;
   CpsJsonWriter *writer;
@@ -730,6 +806,8 @@ cps_handle_totp_confirm (CpsRequest *request)
 
   if ((account = begin_with_account (request)) == NULL)
     return;
+  if (!take_code_attempt (request, account->id, &attempt_key))
+    return;
   if (account->totp_pending == NULL)
     {
       cps_storage_rollback (request->storage);
@@ -741,10 +819,8 @@ cps_handle_totp_confirm (CpsRequest *request)
   /* A new secret has no used steps yet. */
   if (!cps_totp_verify (account->totp_pending, code, request_time (request), 0, &matched))
     {
-      cps_storage_rollback (request->storage);
-      cps_request_error (request, 401, "invalid_totp", NULL,
-                         "The code does not match the new authenticator; check the device’s "
-                         "clock and try the next code.");
+      reply_wrong_code (request, "The code does not match the new authenticator; check the "
+                                 "device’s clock and try the next code.");
       return;
     }
 
@@ -758,6 +834,7 @@ cps_handle_totp_confirm (CpsRequest *request)
   g_ptr_array_add (hashes, NULL);
 
   if (!cps_storage_account_update (request->storage, account, &error) ||
+      !cps_storage_ratelimit_clear (request->storage, attempt_key, &error) ||
       !cps_storage_recovery_codes_replace (request->storage, account->id,
                                            (const char *const *) hashes->pdata, &error) ||
       !cps_request_audit (request, "totp.enabled", "account", account->id, NULL, &error))
@@ -785,6 +862,7 @@ cps_handle_totp_disable (CpsRequest *request)
   g_autoptr (CpsAccountRecord) account = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *details = NULL;
+  g_autofree char *attempt_key = NULL;
   const char *code = NULL;
   const char *via = NULL;
   gint64 matched = 0;
@@ -793,7 +871,8 @@ cps_handle_totp_disable (CpsRequest *request)
       (doc = cps_request_parse_object (request)) == NULL ||
       !cps_request_get_string (request, cps_json_document_get_root (doc), "code", TRUE,
                                CODE_MAX_BYTES, &code) ||
-      (account = begin_with_account (request)) == NULL)
+      (account = begin_with_account (request)) == NULL ||
+      !take_code_attempt (request, account->id, &attempt_key))
     return;
 
   if (account->totp_secret == NULL)
@@ -824,10 +903,8 @@ cps_handle_totp_disable (CpsRequest *request)
     }
   if (via == NULL)
     {
-      cps_storage_rollback (request->storage);
-      cps_request_error (request, 401, "invalid_totp", NULL,
-                         "The code is wrong or was already used; send a current code from your "
-                         "authenticator app or an unused recovery code.");
+      reply_wrong_code (request, "The code is wrong or was already used; send a current code "
+                                 "from your authenticator app or an unused recovery code.");
       return;
     }
 
@@ -837,6 +914,7 @@ cps_handle_totp_disable (CpsRequest *request)
     account->totp_last_step = matched;
   details = cps_json_object_of_strings ("via", via, NULL);
   if (!cps_storage_account_update (request->storage, account, &error) ||
+      !cps_storage_ratelimit_clear (request->storage, attempt_key, &error) ||
       !cps_storage_recovery_codes_replace (request->storage, account->id, no_codes, &error) ||
       (g_strcmp0 (via, "recovery_code") == 0 &&
        !cps_request_audit (request, "recovery_code.used", "account", account->id,

@@ -1538,6 +1538,23 @@ storage_ratelimit_clear (CpsStorage *storage, const char *key, GError **error)
                       _("Could not clear failed attempts"), error);
 }
 
+static gboolean
+storage_ratelimit_forget (CpsStorage *storage, const char *key, gint64 at, GError **error)
+{
+  CpsStorageSqlite *self = SELF (storage);
+  g_auto (CachedStmt) stmt = prepare (self,
+                                      "DELETE FROM ratelimit WHERE rowid = "
+                                      "(SELECT rowid FROM ratelimit WHERE key = ?1 AND at = ?2 "
+                                      "LIMIT 1)",
+                                      error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, key);
+  sqlite3_bind_int64 (stmt, 2, at);
+  return step_done (self, stmt, _("Could not clear failed attempts"), error);
+}
+
 /* ----- projects and members --------------------------------------------------------------- */
 
 static gboolean
@@ -2325,6 +2342,7 @@ static const CpsStorageVTable sqlite_vtable = {
   .ratelimit_record = storage_ratelimit_record,
   .ratelimit_count = storage_ratelimit_count,
   .ratelimit_clear = storage_ratelimit_clear,
+  .ratelimit_forget = storage_ratelimit_forget,
   .project_insert = storage_project_insert,
   .project_get = storage_project_get,
   .project_list = storage_project_list,

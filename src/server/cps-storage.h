@@ -264,6 +264,8 @@ struct _CpsStorageVTable
   gint64 (*ratelimit_count) (CpsStorage *self, const char *key, gint64 since, gint64 *oldest,
                              GError **error);
   gboolean (*ratelimit_clear) (CpsStorage *self, const char *key, GError **error);
+  /* removes one row of @key recorded at @at (an attempt that turned out not to fail) */
+  gboolean (*ratelimit_forget) (CpsStorage *self, const char *key, gint64 at, GError **error);
 
   /* projects */
   gboolean (*project_insert) (CpsStorage *self, const CpsProjectRecord *project, GError **error);
@@ -507,6 +509,12 @@ static inline gboolean
 cps_storage_ratelimit_clear (CpsStorage *self, const char *key, GError **error)
 {
   return self->vtable->ratelimit_clear (self, key, error);
+}
+
+static inline gboolean
+cps_storage_ratelimit_forget (CpsStorage *self, const char *key, gint64 at, GError **error)
+{
+  return self->vtable->ratelimit_forget (self, key, at, error);
 }
 
 static inline gboolean

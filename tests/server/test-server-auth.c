@@ -469,6 +469,30 @@ test_totp (Fixture *fixture, gconstpointer data)
   cps_test_assert_error (disable, 409, "totp_not_enabled");
 }
 
+/* A stolen access token must not be enough to try every 6-digit code. */
+static void
+test_totp_code_limit (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(CpsTestResponse) begin = NULL, limited = NULL;
+
+  begin = cps_test_request (fixture->server, "POST", "/v1/auth/totp",
+                            fixture->admin->access_token, NULL);
+  g_assert_cmpuint (begin->status, ==, 200);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr(CpsTestResponse) wrong = cps_test_request (fixture->server, "POST",
+                                                           "/v1/auth/totp/confirm",
+                                                           fixture->admin->access_token,
+                                                           "{\"code\":\"000000\"}");
+
+      cps_test_assert_error (wrong, 401, "invalid_totp");
+    }
+  limited = cps_test_request (fixture->server, "POST", "/v1/auth/totp/confirm",
+                              fixture->admin->access_token, "{\"code\":\"000000\"}");
+  cps_test_assert_error (limited, 429, "rate_limited");
+  g_assert_nonnull (limited->retry_after);
+}
+
 static void
 test_devices_and_revoke (Fixture *fixture, gconstpointer data)
 {
@@ -714,6 +738,7 @@ main (int argc, char **argv)
   ADD ("refresh-invalid", test_refresh_invalid);
   ADD ("logout", test_logout);
   ADD ("totp", test_totp);
+  ADD ("totp-code-limit", test_totp_code_limit);
   ADD ("devices-and-revoke", test_devices_and_revoke);
   ADD ("device-key-in-use", test_device_key_in_use);
   ADD ("observer-scope", test_observer_scope);
