@@ -455,6 +455,35 @@ run_parallel (PushItem *items, guint n_items, ItemFunc func)
   parallel_job_unref (job);
 }
 
+/* A revision is served inside other JSON (a feed page, a conflict), which a reader must
+ * still be able to read within CPS_JSON_MAX_DEPTH levels: half of that is plenty for any
+ * planner document. */
+#define MAX_REVISION_DEPTH (CPS_JSON_MAX_DEPTH / 2)
+
+/* How deeply @text (valid JSON) nests objects and arrays. */
+static guint
+json_depth (const char *text, gsize length)
+{
+  guint depth = 0, deepest = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = text[i];
+
+      if (c == '"')
+        {
+          for (i++; i < length && text[i] != '"'; i++)
+            if (text[i] == '\\')
+              i++;
+        }
+      else if (c == '{' || c == '[')
+        deepest = MAX (deepest, ++depth);
+      else if ((c == '}' || c == ']') && depth > 0)
+        depth--;
+    }
+  return deepest;
+}
+
 /* Reads the revision once; CPU only, so it runs on any thread. */
 static void
 parse_item (PushItem *item)
@@ -506,6 +535,14 @@ parse_item (PushItem *item)
     }
   g_free (item->json);
   item->json = g_steal_pointer (&stored);
+  if (json_depth (item->json, strlen (item->json)) > MAX_REVISION_DEPTH)
+    {
+      g_set_error (&item->parse_error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_INVALID,
+                   "The revision nests objects and arrays deeper than %d levels.",
+                   MAX_REVISION_DEPTH);
+      g_clear_object (&item->revision);
+      return;
+    }
   item->header_json = cps_revision_to_json (item->revision, FALSE);
   clock = g_string_new (NULL);
   cps_clock_write_jcs (cps_revision_get_clock (item->revision), clock);
@@ -711,7 +748,12 @@ split_push_body (const char *body, gsize length, guint max, GArray *items, gbool
             if (depth == 0 && (c == ',' || c == ']' || is_json_space (c)))
               break;
             if (c == '{' || c == '[')
-              depth++;
+              {
+                /* Read alone, a text may nest CPS_JSON_MAX_DEPTH levels; inside the body's
+                 * object and array, two less. Deeper is not JSON the general path reads. */
+                if (++depth > CPS_JSON_MAX_DEPTH - 2)
+                  return FALSE;
+              }
             else if (c == '}' || c == ']')
               {
                 if (depth == 0)
@@ -723,6 +765,10 @@ split_push_body (const char *body, gsize length, guint max, GArray *items, gbool
             p++;
           }
         if (p == start)
+          return FALSE;
+        /* A text read alone may start with a byte order mark; inside the body it is not
+         * JSON. */
+        if (p - start >= 3 && memcmp (start, "\xEF\xBB\xBF", 3) == 0)
           return FALSE;
 
         /* Stop counting at the limit: a body of tiny items must not become millions of

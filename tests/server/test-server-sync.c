@@ -709,6 +709,27 @@ test_ambiguous_revision (Fixture *fixture, gconstpointer data)
   g_assert_null (strstr (stored->body, "evil"));
 }
 
+/* Served inside a feed page, a revision nested nearly 512 levels deep would make the page
+ * unreadable for every member; the server takes at most 256. */
+static void
+test_deep_revision (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GString) document = g_string_new ("{\"a\":");
+  g_autofree char *deep = NULL;
+  const char *batch[] = { NULL, NULL };
+  g_autoptr(CpsTestResponse) response = NULL;
+
+  for (int i = 0; i < 300; i++)
+    g_string_append_c (document, '[');
+  for (int i = 0; i < 300; i++)
+    g_string_append_c (document, ']');
+  g_string_append_c (document, '}');
+  deep = cps_test_make_revision (fixture->bea, fixture->project, NULL, document->str);
+  batch[0] = deep;
+  response = push (fixture, fixture->bea, fixture->project, batch);
+  assert_result (response, 0, "rejected", "invalid_revision");
+}
+
 static void
 test_gzip (Fixture *fixture, gconstpointer data)
 {
@@ -756,6 +777,7 @@ main (int argc, char **argv)
   ADD ("encrypted-project", test_encrypted_project);
   ADD ("changes-feed", test_changes_feed);
   ADD ("ambiguous-revision", test_ambiguous_revision);
+  ADD ("deep-revision", test_deep_revision);
   ADD ("gzip", test_gzip);
 #undef ADD
   return g_test_run ();
