@@ -216,6 +216,27 @@ count_owners (GPtrArray *members)
   return owners;
 }
 
+/* Inside the transaction: whether the project has another owner besides the one about to
+ * go. Replies 409 last_owner (or a storage error), rolled back, and returns FALSE if not. */
+static gboolean
+check_not_last_owner (CpsRequest *request, const char *project_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) members = cps_storage_member_list (request->storage, project_id, &error);
+
+  if (members == NULL)
+    {
+      cps_request_abort (request, error);
+      return FALSE;
+    }
+  if (count_owners (members) > 1)
+    return TRUE;
+  cps_storage_rollback (request->storage);
+  cps_request_error (request, 409, "last_owner", NULL,
+                     "This is the project’s last owner; make another member an owner first.");
+  return FALSE;
+}
+
 /* Whether the caller may manage the members of a project: its owners and admins. Replies
  * 403 otherwise. */
 static gboolean
@@ -226,13 +247,6 @@ check_may_manage (CpsRequest *request, const char *role)
   return cps_request_error (request, 403, "forbidden", NULL,
                             "Only the project’s owners or an administrator can change its "
                             "members.");
-}
-
-static gboolean
-rollback_with_storage_error (CpsRequest *request, GError *error)
-{
-  cps_storage_rollback (request->storage);
-  return cps_request_storage_error (request, error);
 }
 
 /* ----- POST /v1/projects ------------------------------------------------------------------- */
@@ -319,7 +333,7 @@ cps_handle_projects_create (CpsRequest *request)
     }
   if (!g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
     {
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
   g_clear_error (&error);
@@ -347,7 +361,7 @@ cps_handle_projects_create (CpsRequest *request)
                                  key->account_id);
               return;
             }
-          rollback_with_storage_error (request, error);
+          cps_request_abort (request, error);
           return;
         }
     }
@@ -362,7 +376,7 @@ cps_handle_projects_create (CpsRequest *request)
                              "leave it out.");
           return;
         }
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
@@ -382,12 +396,12 @@ cps_handle_projects_create (CpsRequest *request)
       || !cps_request_audit (request, "project.created", "project", id, created_details, &error)
       || !cps_request_audit (request, "member.added", "project", id, member_details, &error))
     {
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
   if (!cps_storage_commit (request->storage, &error))
     {
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
@@ -532,7 +546,7 @@ cps_handle_member_put (CpsRequest *request)
           reply_no_such_account (request, target);
           return;
         }
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
@@ -541,32 +555,16 @@ cps_handle_member_put (CpsRequest *request)
     {
       if (!g_error_matches (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND))
         {
-          rollback_with_storage_error (request, error);
+          cps_request_abort (request, error);
           return;
         }
       g_clear_error (&error);
     }
 
   /* Demoting the only owner would leave nobody able to manage the project. */
-  if (g_strcmp0 (current_role, "owner") == 0 && strcmp (role, "owner") != 0)
-    {
-      g_autoptr (GPtrArray) members
-          = cps_storage_member_list (request->storage, project->id, &error);
-
-      if (members == NULL)
-        {
-          rollback_with_storage_error (request, error);
-          return;
-        }
-      if (count_owners (members) <= 1)
-        {
-          cps_storage_rollback (request->storage);
-          cps_request_error (request, 409, "last_owner", NULL,
-                             "This is the project’s last owner; make another member an owner "
-                             "first.");
-          return;
-        }
-    }
+  if (g_strcmp0 (current_role, "owner") == 0 && strcmp (role, "owner") != 0
+      && !check_not_last_owner (request, project->id))
+    return;
 
   details = _cps_details_member (target, role);
   if (!cps_storage_member_put (request->storage, project->id, target, role, &error)
@@ -575,7 +573,7 @@ cps_handle_member_put (CpsRequest *request)
       || !cps_request_audit (request, "member.added", "project", project->id, details, &error)
       || !cps_storage_commit (request->storage, &error))
     {
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
@@ -629,29 +627,12 @@ cps_handle_member_delete (CpsRequest *request)
                              "This account is not a member of the project.");
           return;
         }
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
-  if (strcmp (current_role, "owner") == 0)
-    {
-      g_autoptr (GPtrArray) members
-          = cps_storage_member_list (request->storage, project->id, &error);
-
-      if (members == NULL)
-        {
-          rollback_with_storage_error (request, error);
-          return;
-        }
-      if (count_owners (members) <= 1)
-        {
-          cps_storage_rollback (request->storage);
-          cps_request_error (request, 409, "last_owner", NULL,
-                             "This is the project’s last owner; make another member an owner "
-                             "first.");
-          return;
-        }
-    }
+  if (strcmp (current_role, "owner") == 0 && !check_not_last_owner (request, project->id))
+    return;
 
   /* A former member keeps no wrapped keys of the project. */
   details = _cps_details_member (target, current_role);
@@ -660,7 +641,7 @@ cps_handle_member_delete (CpsRequest *request)
       || !cps_request_audit (request, "member.removed", "project", project->id, details, &error)
       || !cps_storage_commit (request->storage, &error))
     {
-      rollback_with_storage_error (request, error);
+      cps_request_abort (request, error);
       return;
     }
 
