@@ -50,13 +50,12 @@ typedef struct
   const CpsJsonNode *node;
   const char *text;
   gsize text_length;
-  gboolean text_compact; /* no whitespace outside strings */
   CpsJsonDocument *doc;  /* (nullable) the text parsed, only for a malformed revision */
 
   const char *id;        /* (nullable) borrowed from the node, doc or revision */
   CpsRevision *revision; /* (nullable) NULL when malformed */
   GError *parse_error;
-  char *json;        /* compact text as stored */
+  char *json;        /* the text as stored: the revision as checked, re-serialised */
   char *header_json; /* the same without payload */
   char *clock_json;
 
@@ -490,21 +489,18 @@ parse_item (PushItem *item)
 {
   g_autoptr (GString) clock = NULL;
   g_autofree char *stored = NULL;
-  gsize length = 0;
-  gboolean compact;
+  gsize length = 0, stored_length;
 
   if (item->node != NULL)
     {
       item->json = cps_json_to_string (item->node, 0, &length, &item->parse_error);
       if (item->json == NULL)
         return;
-      compact = TRUE;
     }
   else
     {
       item->json = g_strndup (item->text, item->text_length);
       length = item->text_length;
-      compact = item->text_compact;
     }
 
   item->revision = cps_revision_new_from_string (item->json, length, &item->parse_error);
@@ -516,7 +512,8 @@ parse_item (PushItem *item)
    * already; when it is not, a repeated member name or an unpaired surrogate (which
    * different readers resolve differently) refuses the revision. */
   stored = cps_revision_to_json (item->revision, TRUE);
-  if (!compact || strlen (stored) != length || memcmp (stored, item->json, length) != 0)
+  stored_length = strlen (stored);
+  if (stored_length != length || memcmp (stored, item->json, length) != 0)
     {
       g_autoptr (GPtrArray) findings
           = g_ptr_array_new_with_free_func ((GDestroyNotify) cps_finding_free);
@@ -535,7 +532,7 @@ parse_item (PushItem *item)
     }
   g_free (item->json);
   item->json = g_steal_pointer (&stored);
-  if (json_depth (item->json, strlen (item->json)) > MAX_REVISION_DEPTH)
+  if (json_depth (item->json, stored_length) > MAX_REVISION_DEPTH)
     {
       g_set_error (&item->parse_error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_INVALID,
                    "The revision nests objects and arrays deeper than %d levels.",
@@ -693,8 +690,8 @@ expect (const char **p, const char *end, char c)
   return TRUE;
 }
 
-/* Cuts a body of exactly the form {"revisions": [R, …]} into the text of each R, noting
- * whether it has whitespace outside strings. This only delimits: each text is parsed
+/* Cuts a body of exactly the form {"revisions": [R, …]} into the text of each R. This only
+ * delimits: each text is parsed
  * strictly afterwards. FALSE when the body has any other shape. */
 static gboolean
 split_push_body (const char *body, gsize length, guint max, GArray *items, gboolean *too_many)
@@ -726,7 +723,6 @@ split_push_body (const char *body, gsize length, guint max, GArray *items, gbool
         PushItem item = { 0 };
         const char *start = p;
         guint depth = 0;
-        gboolean compact = TRUE;
 
         for (;;)
           {
@@ -760,8 +756,6 @@ split_push_body (const char *body, gsize length, guint max, GArray *items, gbool
                   return FALSE;
                 depth--;
               }
-            else if (is_json_space (c))
-              compact = FALSE;
             p++;
           }
         if (p == start)
@@ -780,7 +774,6 @@ split_push_body (const char *body, gsize length, guint max, GArray *items, gbool
           }
         item.text = start;
         item.text_length = p - start;
-        item.text_compact = compact;
         g_array_append_val (items, item);
 
         p = skip_space (p, end);
@@ -1330,11 +1323,9 @@ cps_handle_revisions_list (CpsRequest *request)
   g_autoptr (CpsProjectRecord) project = NULL;
   g_autoptr (GPtrArray) revisions = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *cursor = NULL;
   g_autofree char *next_cursor = NULL;
   CpsJsonWriter *writer;
   gint64 after_seq = 0;
-  guint64 parsed = 0;
   guint limit = 0;
   guint n;
 
@@ -1343,19 +1334,8 @@ cps_handle_revisions_list (CpsRequest *request)
   if (!_cps_project_open_for_caller (request, request->params[0], &project, NULL))
     return;
   if (!cps_request_get_limit (request, 100, &limit)
-      || !cps_request_get_cursor (request, "revision", &cursor))
+      || !cps_request_get_seq_cursor (request, "cursor", "revision", &after_seq))
     return;
-  if (cursor != NULL)
-    {
-      if (!g_ascii_string_to_unsigned (cursor, 10, 0, G_MAXINT64, &parsed, NULL))
-        {
-          cps_request_error (request, 400, "invalid_request", "{\"field\":\"cursor\"}",
-                             "The cursor is not one this server gave out; start again "
-                             "without it.");
-          return;
-        }
-      after_seq = (gint64) parsed;
-    }
 
   /* one more than asked tells whether there is a next page */
   revisions
@@ -1377,9 +1357,8 @@ cps_handle_revisions_list (CpsRequest *request)
   cps_json_writer_end_array (writer);
   if (revisions->len > limit && n > 0)
     {
-      g_autofree char *seq = g_strdup_printf (
-          "%" G_GINT64_FORMAT, ((CpsRevisionRecord *) g_ptr_array_index (revisions, n - 1))->seq);
-      next_cursor = cps_cursor_encode ("revision", seq);
+      next_cursor = cps_cursor_encode_seq (
+          "revision", ((CpsRevisionRecord *) g_ptr_array_index (revisions, n - 1))->seq);
     }
   cps_json_writer_member_string (writer, "next_cursor", next_cursor);
   cps_json_writer_end_object (writer);

@@ -284,7 +284,7 @@ finish_job (Job *job)
       log_request (job);
     }
 
-  g_atomic_int_dec_and_test (&self->in_flight);
+  g_atomic_int_add (&self->in_flight, -1);
   job_free (job);
   maybe_end_drain (self);
 }
@@ -517,7 +517,6 @@ server_handler_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 
   job->server = g_object_ref (self);
   job->started = g_get_monotonic_time ();
-  /* Logs and metrics name standard methods only; routing still sees the real one. */
   job->method = g_strdup (soup_server_message_get_method (msg));
   job->path = g_strdup (path);
   job->peer = g_strdup (soup_server_message_get_remote_host (msg));
