@@ -175,7 +175,6 @@ cps_handle_audit_list (CpsRequest *request)
   g_autoptr (CpsJsonWriter) writer = NULL;
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *cursor = NULL;
   g_autofree char *next_cursor = NULL;
   gint64 after_seq = 0;
   guint limit;
@@ -184,16 +183,9 @@ cps_handle_audit_list (CpsRequest *request)
   if (!cps_request_authenticate (request, CPS_SCOPE_ADMIN))
     return;
   if (!cps_request_get_limit (request, DEFAULT_PAGE, &limit) ||
-      !cps_request_get_cursor (request, "audit", &cursor) || !get_filter (request, &filter))
+      !cps_request_get_seq_cursor (request, "cursor", "audit", &after_seq) ||
+      !get_filter (request, &filter))
     return;
-  if (cursor != NULL &&
-      !g_ascii_string_to_signed (cursor, 10, 0, G_MAXINT64, &after_seq, NULL))
-    {
-      cps_request_invalid_field (request, "cursor",
-                                 "“cursor” is not a cursor this list returned; start again "
-                                 "without it.");
-      return;
-    }
 
   /* One more than asked tells whether there is a next page. */
   entries = cps_storage_audit_list (request->storage, &filter, after_seq, limit + 1, &error);
@@ -220,9 +212,8 @@ cps_handle_audit_list (CpsRequest *request)
   if (entries->len > limit)
     {
       const CpsAuditRecord *last = g_ptr_array_index (entries, n - 1);
-      g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, last->seq);
 
-      next_cursor = cps_cursor_encode ("audit", value);
+      next_cursor = cps_cursor_encode_seq ("audit", last->seq);
     }
   cps_json_writer_member_string (writer, "next_cursor", next_cursor);
   cps_json_writer_end_object (writer);

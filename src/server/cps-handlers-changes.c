@@ -15,15 +15,6 @@
 
 #define CHANGES_CURSOR_KIND "changes"
 
-static char *
-encode_since (gint64 seq)
-{
-  char value[32];
-
-  g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, seq);
-  return cps_cursor_encode (CHANGES_CURSOR_KIND, value);
-}
-
 /* ----- GET /v1/changes --------------------------------------------------------------------- */
 
 void
@@ -32,11 +23,9 @@ cps_handle_changes (CpsRequest *request)
   g_autoptr (GPtrArray) changes = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *next = NULL;
-  g_autofree char *since = NULL;
   const char *member_account;
   CpsJsonWriter *writer;
   gint64 after_seq = 0;
-  guint64 parsed = 0;
   guint limit = 0;
 
   if (!cps_request_authenticate (request, CPS_SCOPE_READ))
@@ -45,20 +34,8 @@ cps_handle_changes (CpsRequest *request)
     return;
 
   /* since= is a cursor of kind "changes" whose value is the last seq seen. */
-  if (!cps_request_get_cursor_param (request, "since", CHANGES_CURSOR_KIND, &since))
+  if (!cps_request_get_seq_cursor (request, "since", CHANGES_CURSOR_KIND, &after_seq))
     return;
-  if (since != NULL)
-    {
-      if (!g_ascii_string_to_unsigned (since, 10, 0, G_MAXINT64, &parsed, NULL))
-        {
-          cps_request_error (request, 400, "invalid_request", "{\"field\":\"since\"}",
-                             "The “since” token is not one this server gave out; pull again "
-                             "from the last “next” you received, or without “since” to start "
-                             "over.");
-          return;
-        }
-      after_seq = (gint64) parsed;
-    }
 
   member_account
       = (request->caller->scopes & CPS_SCOPE_ADMIN) != 0 ? NULL : request->caller->account->id;
@@ -87,7 +64,7 @@ cps_handle_changes (CpsRequest *request)
   cps_json_writer_end_array (writer);
 
   /* With nothing new, next is the same position, so polling never skips an entry. */
-  next = encode_since (after_seq);
+  next = cps_cursor_encode_seq (CHANGES_CURSOR_KIND, after_seq);
   cps_json_writer_member_string (writer, "next", next);
   cps_json_writer_member_bool (writer, "done", changes->len < limit);
   cps_json_writer_end_object (writer);

@@ -397,6 +397,40 @@ cps_request_get_cursor (CpsRequest *request, const char *kind, char **out)
   return cps_request_get_cursor_param (request, "cursor", kind, out);
 }
 
+gboolean
+cps_request_get_seq_cursor (CpsRequest *request, const char *param, const char *kind,
+                            gint64 *out)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *details = NULL;
+  guint64 seq = 0;
+
+  *out = 0;
+  if (!cps_request_get_cursor_param (request, param, kind, &value))
+    return FALSE;
+  if (value == NULL)
+    return TRUE;
+  if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT64, &seq, NULL))
+    {
+      *out = (gint64) seq;
+      return TRUE;
+    }
+  details = cps_json_object_of_strings ("field", param, NULL);
+  return cps_request_error (request, 400, "invalid_request", details,
+                            "“%s” is not a position this list gave out; start again without "
+                            "it.",
+                            param);
+}
+
+char *
+cps_cursor_encode_seq (const char *kind, gint64 seq)
+{
+  char value[32];
+
+  g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, seq);
+  return cps_cursor_encode (kind, value);
+}
+
 /* ----- authentication ------------------------------------------------------------------- */
 
 CpsScope

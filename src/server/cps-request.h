@@ -121,6 +121,11 @@ gboolean cps_request_get_cursor (CpsRequest *request, const char *kind, char **o
 gboolean cps_request_get_cursor_param (CpsRequest *request, const char *param, const char *kind,
                                        char **out);
 char *cps_cursor_encode (const char *kind, const char *value);
+/* Cursors that are a position in a durable sequence (revisions, the changes feed, the audit
+ * log): *out is 0 without one; a cursor that is not a sequence number replies 400. */
+gboolean cps_request_get_seq_cursor (CpsRequest *request, const char *param, const char *kind,
+                                     gint64 *out);
+char *cps_cursor_encode_seq (const char *kind, gint64 seq);
 
 /* ----- authentication ------------------------------------------------------------------- */
 
