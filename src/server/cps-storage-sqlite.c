@@ -45,17 +45,34 @@
 /* Rate-limit rows older than this are dropped when a key gets a new one. */
 #define RATELIMIT_KEEP_SECONDS (24 * 60 * 60)
 
+/* The one connection every write transaction of this process on a database runs on, lent
+ * to the storage whose turn it is (see take_writer_turn()). */
+typedef struct
+{
+  char *path;
+  sqlite3 *db; /* opened by the first writer */
+  GHashTable *statements;
+  guint n_storages;        /* open storages of this path */
+  gboolean taken;          /* a storage has the turn */
+  gboolean checkpoint_due; /* the WAL is long: copy it back once the turn is given back */
+} WriterConnection;
+
 typedef struct
 {
   CpsStorage parent;
 
-  /* Owned */
+  /* The connection in use: this storage's own, or the process's writer connection while
+   * this storage has the writer turn. */
   sqlite3 *db;
-  char *path;
-  GHashTable *statements; /* SQL text → sqlite3_stmt */
+  GHashTable *statements; /* SQL text → sqlite3_stmt, of db */
 
+  /* Owned */
+  sqlite3 *own_db;
+  GHashTable *own_statements;
+  char *path;
+
+  WriterConnection *writer; /* shared by the storages of this path in this process */
   gboolean has_writer_turn; /* between cps_storage_begin() and commit/rollback */
-  gboolean checkpoint_due;  /* the WAL is long: copy it back once the turn is given back */
 } CpsStorageSqlite;
 
 #define SELF(storage) ((CpsStorageSqlite *) (storage))
@@ -248,9 +265,9 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == SCHEMA_VERSION);
 /* Turns an SQLite failure into a GError. @doing is a phrase such as “Could not add the
  * account”; the message says what went wrong and, where it can, what to do. */
 static void
-set_sqlite_error (CpsStorageSqlite *self, int rc, const char *doing, GError **error)
+set_db_error (sqlite3 *db, const char *path, int rc, const char *doing, GError **error)
 {
-  const char *detail = self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc);
+  const char *detail = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
 
   switch (rc & 0xff)
     {
@@ -268,7 +285,7 @@ set_sqlite_error (CpsStorageSqlite *self, int rc, const char *doing, GError **er
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_BUSY,
                    _("%s: the database “%s” stayed busy with another writer for more than %d "
                      "seconds. Try again."),
-                   doing, self->path, BUSY_TIMEOUT_MS / 1000);
+                   doing, path, BUSY_TIMEOUT_MS / 1000);
       break;
 
     case SQLITE_CORRUPT:
@@ -276,20 +293,26 @@ set_sqlite_error (CpsStorageSqlite *self, int rc, const char *doing, GError **er
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
                    _("%s: the database “%s” is damaged (%s). Stop the server and restore it "
                      "from a backup."),
-                   doing, self->path, detail);
+                   doing, path, detail);
       break;
 
     case SQLITE_FULL:
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
                    _("%s: the disk holding “%s” is full. Free some space and try again."), doing,
-                   self->path);
+                   path);
       break;
 
     default:
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
-                   _("%s: %s (database “%s”)."), doing, detail, self->path);
+                   _("%s: %s (database “%s”)."), doing, detail, path);
       break;
     }
+}
+
+static void
+set_sqlite_error (CpsStorageSqlite *self, int rc, const char *doing, GError **error)
+{
+  set_db_error (self->db, self->path, rc, doing, error);
 }
 
 /* @not_found is a translated sentence with one %s for @key (or none). */
@@ -695,25 +718,102 @@ read_checkpoint (sqlite3_stmt *stmt)
 
 /* ----- writer turns and checkpoints ------------------------------------------------------- */
 
-/* The writers of one process take turns on each database before BEGIN IMMEDIATE. SQLite's
- * busy handler waits for the write lock by sleeping (1, 2, 5 … up to 100 ms at a time), so a
- * writer queued there often sleeps on long after the lock was released; here the turn
- * passes at once. Writers in other processes are still waited for by the busy timeout. */
+/* The writers of one process take turns on each database before BEGIN IMMEDIATE, and every
+ * write transaction runs on one connection, the writer connection, lent to the storage whose
+ * turn it is: cps_storage_begin() points the storage at it, the commit or rollback points it
+ * back at the storage's own connection. Two things follow. The turn passes at once, where
+ * SQLite's busy handler would wait for the write lock by sleeping (1, 2, 5 … up to 100 ms at
+ * a time). And the writer connection's page cache stays warm: SQLite discards a connection's
+ * whole cache when another connection has written, so with every worker writing on its own
+ * connection each transaction began by reading its index pages back from the file. Writers
+ * in other processes are still waited for by the busy timeout. */
 static GMutex writer_mutex;
 static GCond writer_cond;
-static GHashTable *active_writers; /* database paths with a writer of this process */
+static GHashTable *writer_connections; /* database path → WriterConnection */
+
+static void
+writer_connection_free (WriterConnection *writer)
+{
+  g_clear_pointer (&writer->statements, g_hash_table_unref);
+  if (writer->db != NULL && sqlite3_close (writer->db) != SQLITE_OK)
+    g_warning ("Could not close the database %s: %s", writer->path, sqlite3_errmsg (writer->db));
+  g_free (writer->path);
+  g_free (writer);
+}
+
+/* Called after every commit on the writer connection, once SQLite's write lock is released,
+ * with the number of frames in the WAL. It replaces SQLite's automatic checkpoint, which
+ * would copy the WAL back while the turn is still held, holding up every other writer of the
+ * process; the checkpoint is the same (PASSIVE, past the same length), run by
+ * storage_commit() on the storage's own connection once the turn is given back. */
+static int
+writer_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
+{
+  WriterConnection *writer = data;
+
+  if (n_frames >= WAL_CHECKPOINT_PAGES)
+    writer->checkpoint_due = TRUE;
+  return SQLITE_OK;
+}
+
+/* The same for a storage's own connection, which writes outside a turn only in the rare
+ * single-statement updates that need no transaction. */
+static int
+own_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
+{
+  if (n_frames >= WAL_CHECKPOINT_PAGES)
+    sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return SQLITE_OK;
+}
+
+static gboolean open_connection (const char *path, sqlite3 **db_out, GError **error);
+static gboolean apply_settings (sqlite3 *db, const char *path, GError **error);
+
+/* Joins the storages of self->path: they share one writer connection. */
+static void
+join_writers (CpsStorageSqlite *self)
+{
+  g_mutex_lock (&writer_mutex);
+  if (writer_connections == NULL)
+    writer_connections = g_hash_table_new (g_str_hash, g_str_equal);
+  self->writer = g_hash_table_lookup (writer_connections, self->path);
+  if (self->writer == NULL)
+    {
+      self->writer = g_new0 (WriterConnection, 1);
+      self->writer->path = g_strdup (self->path);
+      g_hash_table_insert (writer_connections, self->writer->path, self->writer);
+    }
+  self->writer->n_storages++;
+  g_mutex_unlock (&writer_mutex);
+}
+
+/* The last storage of a path to close closes the writer connection. */
+static void
+leave_writers (CpsStorageSqlite *self)
+{
+  WriterConnection *writer = g_steal_pointer (&self->writer);
+
+  if (writer == NULL)
+    return;
+  g_mutex_lock (&writer_mutex);
+  if (--writer->n_storages > 0)
+    writer = NULL;
+  else
+    g_hash_table_remove (writer_connections, writer->path);
+  g_mutex_unlock (&writer_mutex);
+  if (writer != NULL)
+    writer_connection_free (writer);
+}
 
 static gboolean
 take_writer_turn (CpsStorageSqlite *self, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+  WriterConnection *writer = self->writer;
 
   g_mutex_lock (&writer_mutex);
-  if (active_writers == NULL)
-    active_writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  while (g_hash_table_contains (active_writers, self->path))
-    if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline)
-        && g_hash_table_contains (active_writers, self->path))
+  while (writer->taken)
+    if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline) && writer->taken)
       {
         g_mutex_unlock (&writer_mutex);
         g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_BUSY,
@@ -723,49 +823,54 @@ take_writer_turn (CpsStorageSqlite *self, GError **error)
                      BUSY_TIMEOUT_MS / 1000);
         return FALSE;
       }
-  g_hash_table_add (active_writers, g_strdup (self->path));
+  writer->taken = TRUE;
   g_mutex_unlock (&writer_mutex);
   self->has_writer_turn = TRUE;
+
+  /* The connection is opened by its first user, with the turn held: nobody else touches it. */
+  if (writer->db == NULL)
+    {
+      if (!open_connection (writer->path, &writer->db, error)
+          || !apply_settings (writer->db, writer->path, error))
+        {
+          g_clear_pointer (&writer->db, sqlite3_close);
+          g_mutex_lock (&writer_mutex);
+          writer->taken = FALSE;
+          g_cond_broadcast (&writer_cond);
+          g_mutex_unlock (&writer_mutex);
+          self->has_writer_turn = FALSE;
+          return FALSE;
+        }
+      writer->statements
+          = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
+      sqlite3_wal_hook (writer->db, writer_committed_cb, writer);
+    }
+  self->db = writer->db;
+  self->statements = writer->statements;
   return TRUE;
 }
 
+/* Gives the turn back; *checkpoint_due (when not NULL) says the WAL should be copied back. */
 static void
-give_writer_turn (CpsStorageSqlite *self)
+give_writer_turn (CpsStorageSqlite *self, gboolean *checkpoint_due)
 {
+  WriterConnection *writer = self->writer;
+
+  if (checkpoint_due != NULL)
+    *checkpoint_due = FALSE;
   if (!self->has_writer_turn)
     return;
   self->has_writer_turn = FALSE;
+  self->db = self->own_db;
+  self->statements = self->own_statements;
+
   g_mutex_lock (&writer_mutex);
-  g_hash_table_remove (active_writers, self->path);
+  if (checkpoint_due != NULL)
+    *checkpoint_due = writer->checkpoint_due;
+  writer->checkpoint_due = FALSE;
+  writer->taken = FALSE;
   g_cond_broadcast (&writer_cond);
   g_mutex_unlock (&writer_mutex);
-}
-
-/* Called after every commit on the connection, once SQLite's write lock is released, with
- * the number of frames in the WAL. It replaces SQLite's automatic checkpoint, which would
- * copy the WAL back while this connection still holds the writer turn, holding up every
- * other writer of the process; the checkpoint is the same (PASSIVE, past the same length). */
-static int
-wal_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
-{
-  CpsStorageSqlite *self = data;
-
-  if (n_frames < WAL_CHECKPOINT_PAGES)
-    return SQLITE_OK;
-  if (self->has_writer_turn)
-    self->checkpoint_due = TRUE; /* storage_commit() runs it after giving the turn back */
-  else
-    sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-  return SQLITE_OK;
-}
-
-static void
-run_due_checkpoint (CpsStorageSqlite *self)
-{
-  if (!self->checkpoint_due)
-    return;
-  self->checkpoint_due = FALSE;
-  sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 /* ----- opening ---------------------------------------------------------------------------- */
@@ -914,16 +1019,21 @@ create_private_file (const char *path, GError **error)
 static void
 storage_sqlite_free (CpsStorageSqlite *self)
 {
-  g_clear_pointer (&self->statements, g_hash_table_unref);
-  if (self->db != NULL)
+  /* A transaction left open on the writer connection is rolled back before it is lent on. */
+  if (self->has_writer_turn && !sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  give_writer_turn (self, NULL);
+  leave_writers (self);
+
+  g_clear_pointer (&self->own_statements, g_hash_table_unref);
+  if (self->own_db != NULL)
     {
-      if (!sqlite3_get_autocommit (self->db))
-        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      if (sqlite3_close (self->db) != SQLITE_OK)
-        g_warning ("Could not close the database %s: %s", self->path, sqlite3_errmsg (self->db));
-      self->db = NULL;
+      if (!sqlite3_get_autocommit (self->own_db))
+        sqlite3_exec (self->own_db, "ROLLBACK", NULL, NULL, NULL);
+      if (sqlite3_close (self->own_db) != SQLITE_OK)
+        g_warning ("Could not close the database %s: %s", self->path,
+                   sqlite3_errmsg (self->own_db));
     }
-  give_writer_turn (self);
   g_free (self->path);
   g_free (self);
 }
@@ -931,19 +1041,19 @@ storage_sqlite_free (CpsStorageSqlite *self)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CpsStorageSqlite, storage_sqlite_free)
 
 static gboolean
-apply_settings (CpsStorageSqlite *self, GError **error)
+apply_settings (sqlite3 *db, const char *path, GError **error)
 {
   g_autoptr (OwnStmt) stmt = NULL;
   g_autofree char *settings = NULL;
   const char *mode;
   int rc;
 
-  rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+  rc = sqlite3_prepare_v2 (db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      set_sqlite_error (self, rc, _("Could not switch the database to WAL mode"), error);
+      set_db_error (db, path, rc, _("Could not switch the database to WAL mode"), error);
       return FALSE;
     }
   mode = (const char *) sqlite3_column_text (stmt, 0);
@@ -952,7 +1062,7 @@ apply_settings (CpsStorageSqlite *self, GError **error)
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
                    _("The database “%s” could not be switched to WAL mode (it stayed in “%s” "
                      "mode). Put it on a local file system that supports shared memory."),
-                   self->path, mode ? mode : "");
+                   path, mode ? mode : "");
       return FALSE;
     }
 
@@ -963,10 +1073,35 @@ apply_settings (CpsStorageSqlite *self, GError **error)
                               "PRAGMA temp_store = MEMORY;"
                               "PRAGMA journal_size_limit = %d;",
                               CACHE_SIZE_KIB, WAL_SIZE_LIMIT);
-  if (!exec_script (self, settings, _("Could not set up the database connection"), error))
-    return FALSE;
-  /* instead of PRAGMA wal_autocheckpoint */
-  sqlite3_wal_hook (self->db, wal_committed_cb, self);
+  rc = sqlite3_exec (db, settings, NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (db, path, rc, _("Could not set up the database connection"), error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Opens a connection to the database at @path, which exists; the caller applies the
+ * settings and installs a WAL hook instead of PRAGMA wal_autocheckpoint. */
+static gboolean
+open_connection (const char *path, sqlite3 **db_out, GError **error)
+{
+  sqlite3 *db = NULL;
+  int rc;
+
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
+                   _("Could not open the database “%s”: %s."), path,
+                   db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+      sqlite3_close (db);
+      return FALSE;
+    }
+  sqlite3_extended_result_codes (db, 1);
+  sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+  *db_out = db;
   return TRUE;
 }
 
@@ -976,7 +1111,6 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   g_autoptr (CpsStorageSqlite) self = NULL;
   gboolean checked;
   int version = 0;
-  int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
 
@@ -992,18 +1126,11 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   self = g_new0 (CpsStorageSqlite, 1);
   self->parent.vtable = &sqlite_vtable;
   self->path = g_strdup (path);
-  self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
-
-  rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
-                   _("Could not open the database “%s”: %s."), path,
-                   self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
-      return NULL;
-    }
-  sqlite3_extended_result_codes (self->db, 1);
-  sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+  self->own_statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
+  self->statements = self->own_statements;
+  if (!open_connection (path, &self->own_db, error))
+    return NULL;
+  self->db = self->own_db;
 
   /* The first read of the file: nothing is written before the file is known to be a
    * database of ours at this version or older. One read transaction, so a schema another
@@ -1016,8 +1143,10 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   if (!checked)
     return NULL;
 
-  if (!apply_settings (self, error))
+  if (!apply_settings (self->db, self->path, error))
     return NULL;
+  sqlite3_wal_hook (self->db, own_committed_cb, self);
+  join_writers (self);
   if (version < SCHEMA_VERSION && !migrate (self, error))
     return NULL;
 
@@ -1049,7 +1178,8 @@ storage_begin (CpsStorage *storage, GError **error)
   stmt = prepare (self, "BEGIN IMMEDIATE", error);
   if (stmt == NULL || !step_done (self, stmt, _("Could not start a database transaction"), error))
     {
-      give_writer_turn (self);
+      g_clear_pointer (&stmt, release_stmt); /* before the connection goes back */
+      give_writer_turn (self, NULL);
       return FALSE;
     }
   return TRUE;
@@ -1059,22 +1189,28 @@ static gboolean
 storage_commit (CpsStorage *storage, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = prepare (self, "COMMIT", error);
+  sqlite3_stmt *stmt;
+  gboolean committed, checkpoint_due;
 
+  if (!self->has_writer_turn)
+    {
+      g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
+                   _("No transaction is open on this database connection."));
+      return FALSE;
+    }
+  stmt = prepare (self, "COMMIT", error);
   if (stmt == NULL)
     return FALSE;
-  if (step_done (self, stmt, _("Could not save the changes to the database"), error))
-    {
-      give_writer_turn (self);
-      run_due_checkpoint (self);
-      return TRUE;
-    }
+  committed = step_done (self, stmt, _("Could not save the changes to the database"), error);
+  release_stmt (stmt);
 
   /* Nothing of a failed commit is kept: the caller can start again from a clean state. */
-  if (!sqlite3_get_autocommit (self->db))
+  if (!committed && !sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  give_writer_turn (self);
-  return FALSE;
+  give_writer_turn (self, &checkpoint_due);
+  if (checkpoint_due)
+    sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return committed;
 }
 
 static void
@@ -1092,7 +1228,7 @@ storage_rollback (CpsStorage *storage)
         g_warning ("Could not roll back a transaction on %s: %s", self->path,
                    sqlite3_errmsg (self->db));
     }
-  give_writer_turn (self);
+  give_writer_turn (self, NULL);
 }
 
 /* ----- accounts --------------------------------------------------------------------------- */
