@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <nettle/sha2.h>
 
 #include "cps-jcs.h"
 
@@ -447,6 +448,48 @@ cps_json_to_string (const CpsJsonNode *node, guint indent, gsize *length, GError
 }
 
 /**
+ * cps_checksum_spliced:
+ * @data: the bytes
+ * @length: their number
+ * @cut_start: where a span left out of the checksum starts
+ * @cut_end: where it ends (exclusive); equal to @cut_start to leave nothing out
+ *
+ * The checksum of @data without the bytes from @cut_start to @cut_end, such as a document
+ * without its metadata member. SHA-256 is Nettle's, which uses the processor's SHA
+ * instructions where it has them: about 1.9 µs for a 2.6 KB revision where GChecksum takes
+ * 6.6 µs, and a push hashes every revision three times.
+ *
+ * Returns: (transfer full): `sha256:` and the lowercase hex SHA-256
+ */
+char *
+cps_checksum_spliced (const void *data, gsize length, gsize cut_start, gsize cut_end)
+{
+  static const char hex[] = "0123456789abcdef";
+  const guint8 *bytes = data;
+  struct sha256_ctx ctx;
+  guint8 digest[SHA256_DIGEST_SIZE];
+  char *out, *p;
+
+  g_return_val_if_fail (cut_start <= cut_end && cut_end <= length, NULL);
+
+  sha256_init (&ctx);
+  sha256_update (&ctx, cut_start, bytes);
+  sha256_update (&ctx, length - cut_end, bytes + cut_end);
+  sha256_digest (&ctx, sizeof digest, digest);
+
+  out = g_malloc (CPS_CHECKSUM_LENGTH + 1);
+  memcpy (out, CPS_CHECKSUM_PREFIX, strlen (CPS_CHECKSUM_PREFIX));
+  p = out + strlen (CPS_CHECKSUM_PREFIX);
+  for (gsize i = 0; i < sizeof digest; i++)
+    {
+      *p++ = hex[digest[i] >> 4];
+      *p++ = hex[digest[i] & 0xf];
+    }
+  *p = '\0';
+  return out;
+}
+
+/**
  * cps_checksum_bytes:
  *
  * Returns: (transfer full): `sha256:` and the lowercase hex SHA-256 of the bytes
@@ -454,10 +497,7 @@ cps_json_to_string (const CpsJsonNode *node, guint indent, gsize *length, GError
 char *
 cps_checksum_bytes (const void *data, gsize length)
 {
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-
-  g_checksum_update (checksum, data, length);
-  return g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (checksum), NULL);
+  return cps_checksum_spliced (data, length, length, length);
 }
 
 /**
@@ -488,14 +528,11 @@ char *
 cps_checksum_content (const CpsJsonNode *document, GError **error)
 {
   g_autoptr (GString) out = g_string_sized_new (4096);
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   gsize start, end;
 
   if (!cps_jcs_write_document (out, document, &start, &end, error))
     return NULL;
-  g_checksum_update (checksum, (const guchar *) out->str, start);
-  g_checksum_update (checksum, (const guchar *) out->str + end, out->len - end);
-  return g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (checksum), NULL);
+  return cps_checksum_spliced (out->str, out->len, start, end);
 }
 
 /**

@@ -24,6 +24,7 @@ char *cps_jcs_to_string (const CpsJsonNode *node, gsize *length, GError **error)
 int cps_jcs_compare_keys (const char *a, gsize a_len, const char *b, gsize b_len);
 
 char *cps_checksum_bytes (const void *data, gsize length);
+char *cps_checksum_spliced (const void *data, gsize length, gsize cut_start, gsize cut_end);
 char *cps_checksum_json (const CpsJsonNode *node, GError **error);
 char *cps_checksum_content (const CpsJsonNode *document, GError **error);
 gboolean cps_checksum_is_valid (const char *checksum);

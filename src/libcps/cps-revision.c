@@ -419,23 +419,18 @@ document_checksums (const CpsJsonNode *document, char **payload_checksum,
 {
   static const char prefix[] = "{\"enc\":\"none\",\"json\":";
   g_autoptr (GString) out = g_string_sized_new (4096);
-  g_autoptr (GChecksum) payload = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autoptr (GChecksum) content = g_checksum_new (G_CHECKSUM_SHA256);
+  const gsize skip = sizeof prefix - 1;
   gsize start, end;
 
   g_string_append (out, prefix);
   if (!cps_jcs_write_document (out, document, &start, &end, error))
     return FALSE;
   g_string_append_c (out, '}');
-  g_checksum_update (payload, (const guchar *) out->str, out->len);
 
+  *payload_checksum = cps_checksum_bytes (out->str, out->len);
   /* the document alone, without the prefix and the closing brace */
-  g_checksum_update (content, (const guchar *) out->str + sizeof prefix - 1,
-                     start - (sizeof prefix - 1));
-  g_checksum_update (content, (const guchar *) out->str + end, out->len - 1 - end);
-
-  *payload_checksum = g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (payload), NULL);
-  *content_checksum = g_strconcat (CPS_CHECKSUM_PREFIX, g_checksum_get_string (content), NULL);
+  *content_checksum = cps_checksum_spliced (out->str + skip, out->len - skip - 1, start - skip,
+                                            end - skip);
   return TRUE;
 }
 

@@ -244,6 +244,39 @@ test_checksums (void)
   g_assert_false (cps_checksum_is_valid ("md5:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"));
 }
 
+/* Nettle's SHA-256 against GChecksum's, over every length around the 64-byte block
+ * boundaries and with spans cut out anywhere. */
+static void
+test_checksum_spliced (void)
+{
+  guint8 data[300];
+
+  for (gsize i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 131 + 7);
+
+  for (gsize length = 0; length <= sizeof data; length++)
+    {
+      g_autofree char *ours = cps_checksum_bytes (data, length);
+      g_autofree char *glib = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, length);
+
+      g_assert_true (g_str_has_prefix (ours, CPS_CHECKSUM_PREFIX));
+      g_assert_cmpstr (ours + strlen (CPS_CHECKSUM_PREFIX), ==, glib);
+      g_assert_true (cps_checksum_is_valid (ours));
+    }
+
+  for (gsize start = 0; start <= 130; start += 13)
+    for (gsize end = start; end <= 200; end += 17)
+      {
+        g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+        g_autofree char *ours = cps_checksum_spliced (data, 200, start, end);
+
+        g_checksum_update (checksum, data, start);
+        g_checksum_update (checksum, data + end, 200 - end);
+        g_assert_cmpstr (ours + strlen (CPS_CHECKSUM_PREFIX), ==,
+                         g_checksum_get_string (checksum));
+      }
+}
+
 static void
 test_stringify_compatible (void)
 {
@@ -277,6 +310,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jcs/string-escaping", test_string_escaping);
   g_test_add_func ("/jcs/non-finite-refused", test_non_finite_refused);
   g_test_add_func ("/jcs/checksums", test_checksums);
+  g_test_add_func ("/jcs/checksum-spliced", test_checksum_spliced);
   g_test_add_func ("/jcs/stringify-compatible", test_stringify_compatible);
 
   return g_test_run ();
