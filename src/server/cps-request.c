@@ -497,6 +497,35 @@ seen_recently (const char *last_seen_at, gint64 now_us)
                            LAST_SEEN_RESOLUTION_US;
 }
 
+/* Records that @device was seen (and, when @synced, that it synced) now, in a write
+ * transaction of its own. Best effort: a busy store must not fail the request itself. */
+static void
+touch_device (CpsRequest *request, CpsDeviceRecord *device, gboolean synced)
+{
+  g_autofree char *now = cps_now_rfc3339 ();
+  g_autoptr(GError) error = NULL;
+
+  if (!cps_storage_begin (request->storage, &error))
+    {
+      g_debug ("could not record that device %s was seen: %s", device->id, error->message);
+      return;
+    }
+  if (!cps_storage_device_touch (request->storage, device->id, now, synced, &error)
+      || !cps_storage_commit (request->storage, &error))
+    {
+      cps_storage_rollback (request->storage);
+      g_debug ("could not record that device %s was seen: %s", device->id, error->message);
+      return;
+    }
+  g_free (device->last_seen_at);
+  device->last_seen_at = g_strdup (now);
+  if (synced)
+    {
+      g_free (device->last_sync_at);
+      device->last_sync_at = g_strdup (now);
+    }
+}
+
 gboolean
 cps_request_authenticate (CpsRequest *request, CpsScope scopes)
 {
@@ -548,19 +577,7 @@ cps_request_authenticate (CpsRequest *request, CpsScope scopes)
     return cps_request_storage_error (request, error);
 
   if (!seen_recently (device->last_seen_at, request->received_at))
-    {
-      g_autofree char *now = cps_now_rfc3339 ();
-      g_autoptr(GError) touch_error = NULL;
-
-      /* Best effort: a busy store must not fail the request itself. */
-      if (cps_storage_device_touch (request->storage, device->id, now, FALSE, &touch_error))
-        {
-          g_free (device->last_seen_at);
-          device->last_seen_at = g_strdup (now);
-        }
-      else
-        g_debug ("could not update last_seen_at of %s: %s", device->id, touch_error->message);
-    }
+    touch_device (request, device, FALSE);
 
   caller = g_new0 (CpsCaller, 1);
   caller->scopes = cps_scopes_for_role (account->role);
@@ -588,19 +605,9 @@ void
 cps_request_note_sync (CpsRequest *request)
 {
   CpsDeviceRecord *device = request->caller != NULL ? request->caller->device : NULL;
-  g_autofree char *now = NULL;
-  g_autoptr(GError) error = NULL;
 
-  if (device == NULL || seen_recently (device->last_sync_at, request->received_at))
-    return;
-  now = cps_now_rfc3339 ();
-  if (!cps_storage_device_touch (request->storage, device->id, now, TRUE, &error))
-    {
-      g_warning ("Could not note the sync of device %s: %s", device->id, error->message);
-      return;
-    }
-  g_free (device->last_sync_at);
-  device->last_sync_at = g_strdup (now);
+  if (device != NULL && !seen_recently (device->last_sync_at, request->received_at))
+    touch_device (request, device, TRUE);
 }
 
 /* ----- audit ---------------------------------------------------------------------------- */

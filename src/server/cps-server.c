@@ -380,6 +380,8 @@ run_job (gpointer data, gpointer user_data)
     }
 
   g_main_context_invoke (self->context, finish_job_cb, job);
+  if (storage != NULL)
+    cps_storage_idle (storage);
 }
 
 /* ----- the SoupServer callbacks --------------------------------------------------------- */

@@ -73,6 +73,7 @@ typedef struct
 
   WriterConnection *writer; /* shared by the storages of this path in this process */
   gboolean has_writer_turn; /* between cps_storage_begin() and commit/rollback */
+  gboolean checkpoint_due;  /* a commit of ours made the WAL long: storage_idle() copies it */
 } CpsStorageSqlite;
 
 #define SELF(storage) ((CpsStorageSqlite *) (storage))
@@ -768,6 +769,7 @@ own_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
 
 static gboolean open_connection (const char *path, sqlite3 **db_out, GError **error);
 static gboolean apply_settings (sqlite3 *db, const char *path, GError **error);
+static void storage_idle (CpsStorage *storage);
 
 /* Joins the storages of self->path: they share one writer connection. */
 static void
@@ -1024,6 +1026,7 @@ storage_sqlite_free (CpsStorageSqlite *self)
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
   give_writer_turn (self, NULL);
   leave_writers (self);
+  storage_idle ((CpsStorage *) self);
 
   g_clear_pointer (&self->own_statements, g_hash_table_unref);
   if (self->own_db != NULL)
@@ -1173,6 +1176,7 @@ storage_begin (CpsStorage *storage, GError **error)
                    _("A transaction is already open on this database connection."));
       return FALSE;
     }
+  storage_idle (storage);
   if (!take_writer_turn (self, error))
     return FALSE;
   stmt = prepare (self, "BEGIN IMMEDIATE", error);
@@ -1208,9 +1212,23 @@ storage_commit (CpsStorage *storage, GError **error)
   if (!committed && !sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
   give_writer_turn (self, &checkpoint_due);
-  if (checkpoint_due)
-    sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  self->checkpoint_due = self->checkpoint_due || checkpoint_due;
   return committed;
+}
+
+/* The checkpoint a commit found due runs here, after the answer has gone out (the server
+ * calls this once the request is answered), or at the next begin or close: a checkpoint
+ * copies thousands of pages and would hold up the answer of the push that made it due by
+ * tens of milliseconds. */
+static void
+storage_idle (CpsStorage *storage)
+{
+  CpsStorageSqlite *self = SELF (storage);
+
+  if (!self->checkpoint_due || self->has_writer_turn)
+    return;
+  self->checkpoint_due = FALSE;
+  sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static void
@@ -2454,6 +2472,7 @@ static const CpsStorageVTable sqlite_vtable = {
   .begin = storage_begin,
   .commit = storage_commit,
   .rollback = storage_rollback,
+  .idle = storage_idle,
   .account_insert = storage_account_insert,
   .account_get = storage_account_get,
   .account_get_by_name = storage_account_get_by_name,

@@ -213,6 +213,9 @@ struct _CpsStorageVTable
   gboolean (*begin) (CpsStorage *self, GError **error);
   gboolean (*commit) (CpsStorage *self, GError **error);
   void (*rollback) (CpsStorage *self);
+  /* Work put off until no request waits on it: the server calls it after each answer
+   * (SQLite: copying a long WAL back into the database). May do nothing. */
+  void (*idle) (CpsStorage *self);
 
   /* accounts */
   gboolean (*account_insert) (CpsStorage *self, const CpsAccountRecord *account, GError **error);
@@ -365,6 +368,12 @@ static inline void
 cps_storage_rollback (CpsStorage *self)
 {
   self->vtable->rollback (self);
+}
+
+static inline void
+cps_storage_idle (CpsStorage *self)
+{
+  self->vtable->idle (self);
 }
 
 static inline gboolean
