@@ -43,6 +43,7 @@ struct _CpsJsonDocument
   ArenaBlock *blocks;
   gsize next_block_size;
   CpsJsonNode root;
+  guint depth;      /* how deeply the parsed text nests objects and arrays */
   GPtrArray *bases; /* documents whose nodes this one borrows */
 };
 
@@ -827,17 +828,13 @@ parse_value (Parser *parser, CpsJsonNode *out)
   switch (*parser->p)
     {
     case '{':
-      if (parser->depth >= CPS_JSON_MAX_DEPTH)
-        return fail (parser, CPS_JSON_ERROR_DEPTH, parser->p,
-                     _("Objects and arrays are nested more than %d levels deep"),
-                     CPS_JSON_MAX_DEPTH);
-      return parse_object (parser, out);
     case '[':
       if (parser->depth >= CPS_JSON_MAX_DEPTH)
         return fail (parser, CPS_JSON_ERROR_DEPTH, parser->p,
                      _("Objects and arrays are nested more than %d levels deep"),
                      CPS_JSON_MAX_DEPTH);
-      return parse_array (parser, out);
+      parser->doc->depth = MAX (parser->doc->depth, parser->depth + 1);
+      return *parser->p == '{' ? parse_object (parser, out) : parse_array (parser, out);
     case '"':
       out->type = CPS_JSON_STRING;
       return parse_string (parser, &out->v.string, &out->n);
@@ -993,6 +990,19 @@ cps_json_document_new_derived (CpsJsonDocument *base)
   if (base != NULL)
     g_ptr_array_add (doc->bases, cps_json_document_ref (base));
   return doc;
+}
+
+/**
+ * cps_json_document_get_depth:
+ *
+ * Returns: how deeply the parsed text nests objects and arrays: 0 for a
+ *   scalar, 1 for an object or array of scalars; 0 for a document that was
+ *   built rather than parsed
+ */
+guint
+cps_json_document_get_depth (CpsJsonDocument *doc)
+{
+  return doc->depth;
 }
 
 CpsJsonDocument *

@@ -74,6 +74,7 @@ CpsJsonDocument *cps_json_document_new_derived (CpsJsonDocument *base);
 CpsJsonDocument *cps_json_document_ref (CpsJsonDocument *doc);
 void cps_json_document_unref (CpsJsonDocument *doc);
 CpsJsonNode *cps_json_document_get_root (CpsJsonDocument *doc);
+guint cps_json_document_get_depth (CpsJsonDocument *doc);
 void cps_json_document_set_root (CpsJsonDocument *doc, const CpsJsonNode *root);
 
 CpsJsonMember *cps_json_document_alloc_members (CpsJsonDocument *doc, guint n);

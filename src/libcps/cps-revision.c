@@ -662,6 +662,19 @@ cps_revision_get_payload (CpsRevision *self)
 }
 
 /**
+ * cps_revision_get_depth:
+ *
+ * Returns: how deeply the revision's JSON nests objects and arrays (the
+ *   revision object itself is level 1)
+ */
+guint
+cps_revision_get_depth (CpsRevision *self)
+{
+  g_return_val_if_fail (CPS_IS_REVISION (self), 0);
+  return cps_json_document_get_depth (self->json);
+}
+
+/**
  * cps_revision_to_json:
  * @with_payload: %FALSE for a header (the contract's history lists)
  *

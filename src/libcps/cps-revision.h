@@ -53,6 +53,7 @@ const char *cps_revision_get_signature (CpsRevision *self);
 gboolean cps_revision_is_encrypted (CpsRevision *self);
 const CpsJsonNode *cps_revision_get_document (CpsRevision *self);
 const CpsJsonNode *cps_revision_get_payload (CpsRevision *self);
+guint cps_revision_get_depth (CpsRevision *self);
 
 char *cps_revision_to_json (CpsRevision *self, gboolean with_payload);
 char *cps_revision_compute_id (CpsRevision *self, GError **error);

@@ -459,30 +459,6 @@ run_parallel (PushItem *items, guint n_items, ItemFunc func)
  * planner document. */
 #define MAX_REVISION_DEPTH (CPS_JSON_MAX_DEPTH / 2)
 
-/* How deeply @text (valid JSON) nests objects and arrays. */
-static guint
-json_depth (const char *text, gsize length)
-{
-  guint depth = 0, deepest = 0;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = text[i];
-
-      if (c == '"')
-        {
-          for (i++; i < length && text[i] != '"'; i++)
-            if (text[i] == '\\')
-              i++;
-        }
-      else if (c == '{' || c == '[')
-        deepest = MAX (deepest, ++depth);
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
-    }
-  return deepest;
-}
-
 /* Reads the revision once; CPU only, so it runs on any thread. */
 static void
 parse_item (PushItem *item)
@@ -532,7 +508,8 @@ parse_item (PushItem *item)
     }
   g_free (item->json);
   item->json = g_steal_pointer (&stored);
-  if (json_depth (item->json, stored_length) > MAX_REVISION_DEPTH)
+  /* As parsed: the stored text is the same tree, or (repeated names) it was refused above. */
+  if (cps_revision_get_depth (item->revision) > MAX_REVISION_DEPTH)
     {
       g_set_error (&item->parse_error, CPS_REVISION_ERROR, CPS_REVISION_ERROR_INVALID,
                    "The revision nests objects and arrays deeper than %d levels.",

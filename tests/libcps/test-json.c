@@ -117,6 +117,36 @@ test_deep_nesting (void)
   ok_doc = cps_json_document_parse_copy (deep->str, deep->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (ok_doc);
+  g_assert_cmpuint (cps_json_document_get_depth (ok_doc), ==, CPS_JSON_MAX_DEPTH);
+}
+
+/* The depth is the deepest nesting anywhere, strings with brackets in them aside. */
+static void
+test_depth (void)
+{
+  static const struct
+  {
+    const char *json;
+    guint depth;
+  } cases[] = {
+    { "1", 0 },
+    { "\"[[{\"", 0 },
+    { "[]", 1 },
+    { "{}", 1 },
+    { "[1, \"]]\", {}]", 2 },
+    { "{\"a\": [[[]]], \"b\": {\"c\": []}}", 4 },
+    { "[[[[1]]], [2], {\"x\": \"}}}}\"}]", 4 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CpsJsonDocument) doc
+          = cps_json_document_parse_copy (cases[i].json, -1, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (cps_json_document_get_depth (doc), ==, cases[i].depth);
+    }
 }
 
 static void
@@ -239,6 +269,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/refused", test_refused);
   g_test_add_func ("/json/location", test_location);
   g_test_add_func ("/json/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/duplicate-keys", test_duplicate_keys);
   g_test_add_func ("/json/many-keys", test_many_keys);
   g_test_add_func ("/json/unicode", test_unicode);

@@ -1221,6 +1221,20 @@ test_nesting_in_revision_payload (void)
   g_assert_cmpint (project_revision_count (), ==, w.revision_count);
 }
 
+/* Signed and readable, but nested deeper than a feed page could carry: refused by itself. */
+static void
+test_nesting_signed_revision (void)
+{
+  /* two levels per step: 281 in the document, 284 in the revision */
+  g_autofree char *deep = deep_nesting ("{\"deep\":", 140, "}");
+  g_autofree char *revision = cps_test_make_revision (w.bea, w.project, NULL, deep);
+  g_autoptr(CpsTestResponse) response = push_text (AS_BEA, w.project, revision);
+
+  assert_rejected (response, "invalid_revision");
+  g_assert_nonnull (strstr (cps_test_json_get_string (response, "results.0.error.message"),
+                            "deeper than 256"));
+}
+
 static char *
 long_string (gsize length, char c)
 {
@@ -1584,6 +1598,7 @@ static const Special specials[] = {
   { "nesting-10000-arrays", test_nesting_10000_arrays },
   { "nesting-10000-push", test_nesting_10000_push },
   { "nesting-in-revision-payload", test_nesting_in_revision_payload },
+  { "nesting-signed-revision", test_nesting_signed_revision },
   { "long-username", test_long_username },
   { "long-password", test_long_password },
   { "long-project-name", test_long_project_name },
