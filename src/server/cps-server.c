@@ -372,6 +372,9 @@ run_job (gpointer data, gpointer user_data)
   else
     {
       job->request.storage = storage;
+      /* One snapshot for the handler's reads; its write transactions end it. */
+      if (!cps_storage_begin_read (storage, &error))
+        g_debug ("Reading without a snapshot: %s", error->message);
       job->match.route->handler (&job->request);
       /* A handler that returned early inside a transaction must not leave this worker's
        * connection holding the write lock; outside one this does nothing. */

@@ -32,6 +32,7 @@
 #include <sqlite3.h>
 
 #include "cps-storage.h"
+#include "cps-storage-sqlite-vfs.h"
 
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 10000
@@ -73,6 +74,7 @@ typedef struct
 
   WriterConnection *writer; /* shared by the storages of this path in this process */
   gboolean has_writer_turn; /* between cps_storage_begin() and commit/rollback */
+  gboolean in_snapshot;     /* a read transaction of cps_storage_begin_read() is open */
   gboolean checkpoint_due;  /* a commit of ours made the WAL long: storage_idle() copies it */
 } CpsStorageSqlite;
 
@@ -1093,7 +1095,9 @@ open_connection (const char *path, sqlite3 **db_out, GError **error)
   sqlite3 *db = NULL;
   int rc;
 
-  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  /* apply_settings() makes every connection synchronous=FULL, which the VFS relies on */
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        _cps_sqlite_gathering_vfs ());
   if (rc != SQLITE_OK)
     {
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
@@ -1164,12 +1168,40 @@ storage_close (CpsStorage *storage)
 
 /* ----- transactions ----------------------------------------------------------------------- */
 
+/* Ends the read snapshot of storage_begin_read(), if one is open. */
+static void
+end_snapshot (CpsStorageSqlite *self)
+{
+  if (!self->in_snapshot)
+    return;
+  self->in_snapshot = FALSE;
+  if (!sqlite3_get_autocommit (self->own_db))
+    sqlite3_exec (self->own_db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A deferred transaction on the storage's own connection: SQLite takes the snapshot at the
+ * first read and keeps it, where each statement outside a transaction would take its own
+ * (two lock calls each, and a fresh page cache whenever another connection has written). */
+static gboolean
+storage_begin_read (CpsStorage *storage, GError **error)
+{
+  CpsStorageSqlite *self = SELF (storage);
+
+  if (self->has_writer_turn || self->in_snapshot)
+    return TRUE;
+  if (!exec_script (self, "BEGIN", _("Could not read the database"), error))
+    return FALSE;
+  self->in_snapshot = TRUE;
+  return TRUE;
+}
+
 static gboolean
 storage_begin (CpsStorage *storage, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
   g_auto (CachedStmt) stmt = NULL;
 
+  end_snapshot (self);
   if (!sqlite3_get_autocommit (self->db))
     {
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
@@ -1237,6 +1269,7 @@ storage_rollback (CpsStorage *storage)
   CpsStorageSqlite *self = SELF (storage);
   int rc;
 
+  end_snapshot (self);
   /* SQLite may have ended the transaction itself (a full disk, an I/O error): the turn is
    * given back all the same. */
   if (!sqlite3_get_autocommit (self->db))
@@ -2472,6 +2505,7 @@ static const CpsStorageVTable sqlite_vtable = {
   .begin = storage_begin,
   .commit = storage_commit,
   .rollback = storage_rollback,
+  .begin_read = storage_begin_read,
   .idle = storage_idle,
   .account_insert = storage_account_insert,
   .account_get = storage_account_get,

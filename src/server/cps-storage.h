@@ -11,7 +11,8 @@
  * cps_storage_open() makes a new connection of the configured backend.
  *
  * Write operations must run inside cps_storage_begin() … commit()/rollback();
- * reads may run inside or outside a transaction. A transaction taken with
+ * reads may run inside or outside a transaction, or in a read snapshot
+ * (cps_storage_begin_read(), which cps_storage_begin() ends). A transaction taken with
  * cps_storage_begin() serialises against every other writer (SQLite: BEGIN
  * IMMEDIATE; PostgreSQL: a SERIALIZABLE transaction or an advisory lock), so
  * read-check-write sequences in handlers are safe.
@@ -213,6 +214,10 @@ struct _CpsStorageVTable
   gboolean (*begin) (CpsStorage *self, GError **error);
   gboolean (*commit) (CpsStorage *self, GError **error);
   void (*rollback) (CpsStorage *self);
+  /* Until the next begin or rollback, reads outside a write transaction see one snapshot
+   * (SQLite: a deferred read transaction; PostgreSQL: REPEATABLE READ, READ ONLY). Cheaper
+   * than a snapshot per statement, and a request's reads agree with each other. */
+  gboolean (*begin_read) (CpsStorage *self, GError **error);
   /* Work put off until no request waits on it: the server calls it after each answer
    * (SQLite: copying a long WAL back into the database). May do nothing. */
   void (*idle) (CpsStorage *self);
@@ -368,6 +373,12 @@ static inline void
 cps_storage_rollback (CpsStorage *self)
 {
   self->vtable->rollback (self);
+}
+
+static inline gboolean
+cps_storage_begin_read (CpsStorage *self, GError **error)
+{
+  return self->vtable->begin_read (self, error);
 }
 
 static inline void

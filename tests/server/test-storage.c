@@ -345,6 +345,36 @@ test_transactions (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* A read snapshot holds still while another connection writes; a write transaction or a
+ * rollback ends it, and the writes of this connection's own transaction are seen after. */
+static void
+test_read_snapshot (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStorage) other = cps_storage_open ("sqlite", fixture->path, &error);
+  CpsStorage *storage = fixture->storage;
+
+  g_assert_no_error (error);
+  add_account (other, ACCOUNT_A, "alice", "admin");
+
+  g_assert_true (cps_storage_begin_read (storage, &error));
+  g_assert_true (cps_storage_begin_read (storage, &error)); /* already open: nothing to do */
+  g_assert_cmpint (cps_storage_account_count (storage, &error), ==, 1);
+  add_account (other, ACCOUNT_B, "bea", "member");
+  g_assert_cmpint (cps_storage_account_count (storage, &error), ==, 1);
+  cps_storage_rollback (storage);
+  g_assert_cmpint (cps_storage_account_count (storage, &error), ==, 2);
+
+  g_assert_true (cps_storage_begin_read (storage, &error));
+  g_assert_cmpint (cps_storage_account_count (storage, &error), ==, 2);
+  g_assert_true (cps_storage_begin (storage, &error));
+  add_account (storage, ACCOUNT_C, "cem", "member");
+  g_assert_true (cps_storage_commit (storage, &error));
+  g_assert_cmpint (cps_storage_account_count (storage, &error), ==, 3);
+  g_assert_cmpint (cps_storage_account_count (other, &error), ==, 3);
+  g_assert_no_error (error);
+}
+
 static void
 test_busy (Fixture *fixture, gconstpointer data)
 {
@@ -1537,6 +1567,68 @@ test_concurrent (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* A transaction larger than the page cache: SQLite writes pages to the WAL before the commit
+ * and reads them back, through the VFS that gathers WAL writes; a second connection then
+ * sees exactly what was committed, and the file is sound. */
+static void
+test_large_transaction (Fixture *fixture, gconstpointer data)
+{
+  enum { N = 3000 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStorage) other = NULL;
+  g_autofree char *filler = g_strnfill (6000, 'x');
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  for (guint n = 1; n <= N; n++)
+    {
+      g_autofree char *id = make_revision_id (100000 + n);
+      g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"filler\":\"%s\"}", id, filler);
+      CpsRevisionRecord revision = {
+        .id = id,
+        .project_id = (char *) PROJECT_1,
+        .device_id = (char *) DEVICE_A,
+        .created_at = (char *) "2026-03-01T10:00:00.000Z",
+        .checksum = (char *) "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+        .parents = (GStrv) (const char *[]){ NULL },
+        .clock_sum = n,
+        .clock_json = (char *) "{}",
+        .json = json,
+        .header_json = (char *) "{}",
+      };
+
+      g_assert_true (cps_storage_revision_insert (fixture->storage, &revision, &error));
+      g_assert_no_error (error);
+    }
+  /* ~20 MB written in this transaction: most of it was spilled and is read back */
+  for (guint n = 1; n <= N; n += 7)
+    {
+      g_autofree char *id = make_revision_id (100000 + n);
+      g_autoptr (CpsRevisionRecord) stored
+          = cps_storage_revision_get (fixture->storage, PROJECT_1, id, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (strlen (stored->json), ==, strlen (id) + 6000 + 21);
+    }
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+
+  other = cps_storage_open ("sqlite", fixture->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (cps_storage_revision_count (other, &error), ==, N);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "ok");
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1550,6 +1642,7 @@ main (int argc, char *argv[])
   ADD ("newer-schema", test_newer_schema);
   ADD ("not-a-database", test_not_a_database);
   ADD ("transactions", test_transactions);
+  ADD ("read-snapshot", test_read_snapshot);
   ADD ("busy", test_busy);
   ADD ("accounts", test_accounts);
   ADD ("devices", test_devices);
@@ -1557,6 +1650,7 @@ main (int argc, char *argv[])
   ADD ("ratelimit", test_ratelimit);
   ADD ("projects", test_projects);
   ADD ("revisions", test_revisions);
+  ADD ("large-transaction", test_large_transaction);
   ADD ("append-only", test_append_only);
   ADD ("audit", test_audit);
   ADD ("backup", test_backup);
