@@ -1136,9 +1136,15 @@ run_push_transaction (PushContext *ctx, PushItem *items, guint n_items,
         goto failed;
     }
 
-  now = cps_now_rfc3339 ();
-  if (!cps_storage_device_touch (ctx->storage, ctx->caller_device_id, now, TRUE, error)
-      || !cps_storage_commit (ctx->storage, error))
+  /* last_sync_at at the same once-a-minute resolution as for reads: a single push then
+   * writes one row less */
+  if (!cps_request_sync_is_noted (ctx->request))
+    {
+      now = cps_now_rfc3339 ();
+      if (!cps_storage_device_touch (ctx->storage, ctx->caller_device_id, now, TRUE, error))
+        goto failed;
+    }
+  if (!cps_storage_commit (ctx->storage, error))
     goto failed;
 
   *project_out = g_steal_pointer (&project);

@@ -601,6 +601,20 @@ cps_request_authenticate (CpsRequest *request, CpsScope scopes)
  * minute like last_seen_at: a pull must not cost a write and an fsync.
  * Best effort: failing to record it never fails the request.
  */
+/**
+ * cps_request_sync_is_noted:
+ *
+ * Whether the caller's device has a last_sync_at recent enough that it need
+ * not be written again (the same once-a-minute resolution).
+ */
+gboolean
+cps_request_sync_is_noted (CpsRequest *request)
+{
+  CpsDeviceRecord *device = request->caller != NULL ? request->caller->device : NULL;
+
+  return device == NULL || seen_recently (device->last_sync_at, request->received_at);
+}
+
 void
 cps_request_note_sync (CpsRequest *request)
 {

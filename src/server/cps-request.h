@@ -136,6 +136,7 @@ gboolean cps_request_authenticate (CpsRequest *request, CpsScope scopes);
 
 /* Updates the caller's device last_sync_at (at most once a minute). */
 void cps_request_note_sync (CpsRequest *request);
+gboolean cps_request_sync_is_noted (CpsRequest *request);
 
 CpsScope cps_scopes_for_role (const char *role);
 gboolean cps_role_is_valid (const char *role);

@@ -127,7 +127,6 @@ serve_main (int argc, char **argv)
   /* A fixed threshold: response bodies of feed pages are mapped and given back when sent,
    * instead of glibc raising the threshold and keeping them in the heap. */
   mallopt (M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt (M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 
   /* TLS 1.3 only. glib-networking reads this once, when the first TLS object is made. */
   if (config->tls_cert != NULL)

@@ -1071,6 +1071,8 @@ apply_settings (sqlite3 *db, const char *path, GError **error)
       return FALSE;
     }
 
+  /* FULL syncs the WAL before a commit is visible, which the VFS's gathered writes rely on
+   * (cps-storage-sqlite-vfs.c); never open a connection of this backend without it. */
   settings = g_strdup_printf ("PRAGMA synchronous = FULL;"
                               "PRAGMA foreign_keys = ON;"
                               "PRAGMA cache_size = -%d;"
