@@ -36,8 +36,12 @@
 
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 10000
-/* Page cache per connection, in KiB (negative PRAGMA cache_size). */
-#define CACHE_SIZE_KIB 8000
+/* Page cache per connection, in KiB (negative PRAGMA cache_size). The writer connection's
+ * stays warm (see take_writer_turn()) and holds the indexes a push probes; a worker's own
+ * connection finds its cache stale after every write, so a large one would only hold
+ * memory. */
+#define WRITER_CACHE_SIZE_KIB 12000
+#define READER_CACHE_SIZE_KIB 2000
 /* Pages in the WAL before it is copied back into the database. Above SQLite's 1000, so a
  * page that many pushes touch (an index leaf) is copied once for many commits. */
 #define WAL_CHECKPOINT_PAGES 8192
@@ -770,7 +774,7 @@ own_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
 }
 
 static gboolean open_connection (const char *path, sqlite3 **db_out, GError **error);
-static gboolean apply_settings (sqlite3 *db, const char *path, GError **error);
+static gboolean apply_settings (sqlite3 *db, const char *path, int cache_kib, GError **error);
 static void storage_idle (CpsStorage *storage);
 
 /* Joins the storages of self->path: they share one writer connection. */
@@ -835,7 +839,7 @@ take_writer_turn (CpsStorageSqlite *self, GError **error)
   if (writer->db == NULL)
     {
       if (!open_connection (writer->path, &writer->db, error)
-          || !apply_settings (writer->db, writer->path, error))
+          || !apply_settings (writer->db, writer->path, WRITER_CACHE_SIZE_KIB, error))
         {
           g_clear_pointer (&writer->db, sqlite3_close);
           g_mutex_lock (&writer_mutex);
@@ -1046,7 +1050,7 @@ storage_sqlite_free (CpsStorageSqlite *self)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CpsStorageSqlite, storage_sqlite_free)
 
 static gboolean
-apply_settings (sqlite3 *db, const char *path, GError **error)
+apply_settings (sqlite3 *db, const char *path, int cache_kib, GError **error)
 {
   g_autoptr (OwnStmt) stmt = NULL;
   g_autofree char *settings = NULL;
@@ -1079,7 +1083,7 @@ apply_settings (sqlite3 *db, const char *path, GError **error)
                               "PRAGMA mmap_size = 0;"
                               "PRAGMA temp_store = MEMORY;"
                               "PRAGMA journal_size_limit = %d;",
-                              CACHE_SIZE_KIB, WAL_SIZE_LIMIT);
+                              cache_kib, WAL_SIZE_LIMIT);
   rc = sqlite3_exec (db, settings, NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     {
@@ -1152,7 +1156,7 @@ _cps_storage_sqlite_open (const char *path, GError **error)
   if (!checked)
     return NULL;
 
-  if (!apply_settings (self->db, self->path, error))
+  if (!apply_settings (self->db, self->path, READER_CACHE_SIZE_KIB, error))
     return NULL;
   sqlite3_wal_hook (self->db, own_committed_cb, self);
   join_writers (self);
