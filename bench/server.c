@@ -1185,6 +1185,20 @@ run_phase (Phase *phase, const char *server_pid, PhaseResult *result)
   g_cond_clear (&phase->cond);
 }
 
+/* The database and its WAL on disk: the WAL must not grow without end under load. */
+static void
+print_database_files (void)
+{
+  g_autofree char *db = g_build_filename (the_server->data_dir, "cps-server.db", NULL);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  GStatBuf db_stat = { 0 }, wal_stat = { 0 };
+
+  g_stat (db, &db_stat);
+  g_stat (wal, &wal_stat);
+  printf ("database files: cps-server.db %.1f MiB, WAL %.1f MiB\n\n",
+          db_stat.st_size / 1048576.0, wal_stat.st_size / 1048576.0);
+}
+
 static void
 print_phase (const char *name, const char *unit, const PhaseResult *r, const char *latency_of)
 {
@@ -2119,9 +2133,10 @@ main (int argc, char **argv)
 
   server_memory (bench.pid, &after_push);
   printf ("server memory with %s revisions stored: VmRSS %.1f MiB (anonymous %.1f, files %.1f, "
-          "shared %.1f), VmHWM %.1f MiB\n\n",
+          "shared %.1f), VmHWM %.1f MiB\n",
           grouped (a, bench.stored), after_push.rss / 1024.0, after_push.anon / 1024.0,
           after_push.file / 1024.0, after_push.shmem / 1024.0, after_push.hwm / 1024.0);
+  print_database_files ();
 
   /* ----- pulls ----- */
   if (bench.stored > 0)

@@ -344,9 +344,18 @@ housekeeping (CpsServer *self, CpsStorage *storage)
       if (made == NULL && error != NULL)
         goto failed;
     }
-  if (self->housekeeping_runs++ % 6 == 0 &&
-      !cps_storage_tokens_purge_expired (storage, g_get_real_time () / G_USEC_PER_SEC, &error))
-    goto failed;
+  if (self->housekeeping_runs++ % 6 == 0)
+    {
+      if (!cps_storage_begin (storage, &error))
+        goto failed;
+      if (!cps_storage_tokens_purge_expired (storage, g_get_real_time () / G_USEC_PER_SEC,
+                                             &error)
+          || !cps_storage_commit (storage, &error))
+        {
+          cps_storage_rollback (storage);
+          goto failed;
+        }
+    }
   return;
 
 failed:

@@ -13,11 +13,16 @@
  * is the default VFS's.
  *
  * This is safe only because every connection opened through this VFS runs with
- * synchronous=FULL (cps-storage-sqlite.c sets it on every connection it opens): in WAL mode
- * that syncs the WAL before each commit becomes visible to readers, so nothing a reader
- * could look for is ever left in the buffer. With synchronous=NORMAL a commit would not
- * sync the WAL, and another connection could read frames still held here; do not open a
- * connection with this VFS that way.
+ * synchronous=FULL and cache_spill=OFF (cps-storage-sqlite.c sets both on every connection
+ * it opens). FULL syncs the WAL before each commit becomes visible to readers, so nothing a
+ * reader could look for is ever left in the buffer. Without spilling, pages are written to
+ * the WAL only by a commit, which ends with that sync, so nothing is left in the buffer when
+ * a transaction ends either. With spilling, a transaction too large for the page cache
+ * writes frames early; rolled back, those frames would stay here and be written later, over
+ * frames another connection had committed meanwhile (test-storage's
+ * /storage/rollback-after-large-writes shows it). With synchronous=NORMAL a commit would not
+ * sync the WAL, and another connection could read frames still held here. Do not open a
+ * connection with this VFS either way.
  *
  * A failed write is reported by the call that flushes the buffer (usually the sync before
  * the commit), so the transaction fails as it would have with the write failing itself;
@@ -48,6 +53,7 @@ typedef struct
   guint8 *buffer;     /* BUFFER_BYTES, allocated by the first write */
   gsize length;       /* bytes waiting in the buffer … */
   sqlite3_int64 offset; /* … to be written at this offset */
+  int failed;         /* a flush that failed, until a sync has reported it */
 } WalFile;
 
 G_STATIC_ASSERT (BUFFER_BYTES < 0x20000);
@@ -58,15 +64,21 @@ static sqlite3_vfs gathering_vfs;
 /* The real file starts after WalFile, aligned as any struct. */
 #define REAL_FILE_OFFSET ((sizeof (WalFile) + 15) & ~(gsize) 15)
 
+/* A failed write is reported by the call that flushed, and again by the next sync, so that
+ * no commit can follow it as if its frames had been written. */
 static int
 flush (WalFile *file)
 {
   gsize length = file->length;
+  int rc;
 
   if (length == 0)
     return SQLITE_OK;
   file->length = 0;
-  return file->real->pMethods->xWrite (file->real, file->buffer, (int) length, file->offset);
+  rc = file->real->pMethods->xWrite (file->real, file->buffer, (int) length, file->offset);
+  if (rc != SQLITE_OK)
+    file->failed = rc;
+  return rc;
 }
 
 static int
@@ -137,6 +149,9 @@ wal_sync (sqlite3_file *base, int flags)
   WalFile *file = (WalFile *) base;
   int rc = flush (file);
 
+  if (rc == SQLITE_OK && file->failed != SQLITE_OK)
+    rc = file->failed;
+  file->failed = SQLITE_OK;
   if (rc != SQLITE_OK)
     return rc;
   return file->real->pMethods->xSync (file->real, flags);

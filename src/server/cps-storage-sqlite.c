@@ -45,6 +45,13 @@
 /* Pages in the WAL before it is copied back into the database. Above SQLite's 1000, so a
  * page that many pushes touch (an index leaf) is copied once for many commits. */
 #define WAL_CHECKPOINT_PAGES 8192
+/* Frames in the WAL after a passive checkpoint that make the next one a restart: under a
+ * steady stream of writes, passive checkpoints never find the whole WAL copied back with no
+ * reader on it, so SQLite never starts it over and the file grows without end. */
+#define WAL_RESTART_FRAMES (2 * WAL_CHECKPOINT_PAGES)
+/* How long a restart waits for readers to leave old snapshots (writers of this process wait
+ * for it); if some stay longer, it is tried again after a later commit. */
+#define WAL_RESTART_WAIT_MS 200
 /* Bytes the WAL file is truncated to after a checkpoint. */
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
 /* Rate-limit rows older than this are dropped when a key gets a new one. */
@@ -775,6 +782,7 @@ own_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
 
 static gboolean open_connection (const char *path, sqlite3 **db_out, GError **error);
 static gboolean apply_settings (sqlite3 *db, const char *path, int cache_kib, GError **error);
+static void end_snapshot (CpsStorageSqlite *self);
 static void storage_idle (CpsStorage *storage);
 
 /* Joins the storages of self->path: they share one writer connection. */
@@ -1031,8 +1039,9 @@ storage_sqlite_free (CpsStorageSqlite *self)
   if (self->has_writer_turn && !sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
   give_writer_turn (self, NULL);
-  leave_writers (self);
+  end_snapshot (self);
   storage_idle ((CpsStorage *) self);
+  leave_writers (self);
 
   g_clear_pointer (&self->own_statements, g_hash_table_unref);
   if (self->own_db != NULL)
@@ -1075,9 +1084,13 @@ apply_settings (sqlite3 *db, const char *path, int cache_kib, GError **error)
       return FALSE;
     }
 
-  /* FULL syncs the WAL before a commit is visible, which the VFS's gathered writes rely on
-   * (cps-storage-sqlite-vfs.c); never open a connection of this backend without it. */
+  /* The VFS's gathered writes rely on both of the first two (cps-storage-sqlite-vfs.c):
+   * FULL syncs the WAL before a commit is visible, and without spilling, pages reach the WAL
+   * only in a commit, so nothing is ever left in the buffer when a transaction ends. Never
+   * open a connection of this backend without them. A transaction's pages stay in memory
+   * until it commits: the server's largest, a push, is a few MB. */
   settings = g_strdup_printf ("PRAGMA synchronous = FULL;"
+                              "PRAGMA cache_spill = OFF;"
                               "PRAGMA foreign_keys = ON;"
                               "PRAGMA cache_size = -%d;"
                               "PRAGMA mmap_size = 0;"
@@ -1208,13 +1221,14 @@ storage_begin (CpsStorage *storage, GError **error)
   g_auto (CachedStmt) stmt = NULL;
 
   end_snapshot (self);
-  if (!sqlite3_get_autocommit (self->db))
+  /* has_writer_turn too: SQLite may have ended a failed transaction itself, and the turn is
+   * only given back by commit or rollback (waiting for our own turn would never end) */
+  if (self->has_writer_turn || !sqlite3_get_autocommit (self->db))
     {
       g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
                    _("A transaction is already open on this database connection."));
       return FALSE;
     }
-  storage_idle (storage);
   if (!take_writer_turn (self, error))
     return FALSE;
   stmt = prepare (self, "BEGIN IMMEDIATE", error);
@@ -1255,18 +1269,34 @@ storage_commit (CpsStorage *storage, GError **error)
 }
 
 /* The checkpoint a commit found due runs here, after the answer has gone out (the server
- * calls this once the request is answered), or at the next begin or close: a checkpoint
+ * calls this once the request is answered), or when the storage is closed: a checkpoint
  * copies thousands of pages and would hold up the answer of the push that made it due by
- * tens of milliseconds. */
+ * tens of milliseconds. Not inside a transaction or a read snapshot of this storage, where
+ * SQLite would refuse it. */
 static void
 storage_idle (CpsStorage *storage)
 {
   CpsStorageSqlite *self = SELF (storage);
 
-  if (!self->checkpoint_due || self->has_writer_turn)
+  int log_frames = 0;
+
+  if (!self->checkpoint_due || self->has_writer_turn || self->in_snapshot)
     return;
   self->checkpoint_due = FALSE;
-  sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, NULL);
+  if (log_frames < WAL_RESTART_FRAMES || !take_writer_turn (self, NULL))
+    return;
+
+  /* With the turn held no writer of this process starts; the restart copies what the passive
+   * checkpoints left, waits a moment for readers on older snapshots, and lets the next commit
+   * write the WAL from its start (and truncate it to WAL_SIZE_LIMIT). */
+  sqlite3_busy_timeout (self->db, WAL_RESTART_WAIT_MS);
+  if (sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL)
+      != SQLITE_OK)
+    g_debug ("The WAL of %s (%d frames) could not be started over yet: %s", self->path,
+             log_frames, sqlite3_errmsg (self->db));
+  sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+  give_writer_turn (self, NULL);
 }
 
 static void

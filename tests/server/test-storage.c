@@ -1629,6 +1629,118 @@ test_large_transaction (Fixture *fixture, gconstpointer data)
   sqlite3_close (db);
 }
 
+static gint64
+raw_exec_count (const char *path, const char *sql, const char *count_sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  if (sql != NULL)
+    g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  if (sqlite3_prepare_v2 (db, count_sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+/* A transaction too large for the page cache, rolled back; then another connection (another
+ * process, say) commits; then this storage writes again. What the other connection committed
+ * must be intact, in the live database and after a crash (the files copied as they are and
+ * opened elsewhere): pages the rolled-back transaction had begun writing to the WAL must never
+ * reach the file after it ended. */
+static void
+test_rollback_after_large_writes (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *filler = g_strnfill (6000, 'y');
+  g_autofree char *crash_dir = g_build_filename (fixture->dir, "crash", NULL);
+  g_autofree char *crash_db = g_build_filename (crash_dir, "server.db", NULL);
+  const char *count_sql = "SELECT count(*) FROM ratelimit WHERE key = 'other'";
+  const char *const suffixes[] = { "", "-wal" };
+
+  add_world (fixture->storage);
+  /* an empty WAL: what the large transaction writes to it starts at its beginning */
+  g_assert_cmpint (raw_exec_count (fixture->path, "PRAGMA wal_checkpoint(TRUNCATE)",
+                                   "SELECT 1"),
+                   ==, 1);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  for (guint n = 1; n <= 2500; n++)
+    {
+      g_autofree char *id = make_revision_id (200000 + n);
+      g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"f\":\"%s\"}", id, filler);
+      CpsRevisionRecord revision = {
+        .id = id,
+        .project_id = (char *) PROJECT_1,
+        .device_id = (char *) DEVICE_A,
+        .created_at = (char *) "2026-03-01T10:00:00.000Z",
+        .checksum = (char *) "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+        .parents = (GStrv) (const char *[]){ NULL },
+        .clock_sum = n,
+        .clock_json = (char *) "{}",
+        .json = json,
+        .header_json = (char *) "{}",
+      };
+
+      g_assert_true (cps_storage_revision_insert (fixture->storage, &revision, &error));
+    }
+  cps_storage_rollback (fixture->storage);
+
+  /* another connection, not through this storage, commits ~16 MB: over the place in the
+   * WAL where the rolled-back transaction's last writes went */
+  g_assert_cmpint (raw_exec_count (fixture->path,
+                                   "PRAGMA wal_autocheckpoint = 0;"
+                                   "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                   "FROM c WHERE i < 4000) INSERT INTO ratelimit (key, at) "
+                                   "SELECT 'other', i FROM c;"
+                                   "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                   "FROM c WHERE i < 4000) INSERT INTO ratelimit (key, at) "
+                                   "SELECT hex (randomblob (2000)), i FROM c",
+                                   count_sql),
+                   ==, 4000);
+
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_account (fixture->storage, ACCOUNT_C, "cem", "member");
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (raw_exec_count (fixture->path, NULL, count_sql), ==, 4000);
+  g_assert_cmpint (raw_exec_count (fixture->path, NULL, "SELECT count(*) FROM ratelimit"), ==,
+                   8000);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 0);
+
+  g_assert_cmpint (g_mkdir (crash_dir, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *from = g_strconcat (fixture->path, suffixes[i], NULL);
+      g_autofree char *to = g_strconcat (crash_db, suffixes[i], NULL);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      g_assert_true (g_file_get_contents (from, &contents, &length, &error));
+      g_assert_true (g_file_set_contents (to, contents, (gssize) length, &error));
+    }
+  g_assert_cmpint (raw_exec_count (crash_db, NULL, count_sql), ==, 4000);
+  g_assert_cmpint (raw_exec_count (crash_db, NULL, "SELECT count(*) FROM ratelimit"), ==, 8000);
+  g_assert_cmpint (raw_exec_count (crash_db, NULL, "SELECT count(*) FROM accounts WHERE "
+                                                  "username = 'cem'"),
+                   ==, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (crash_db, suffixes[i], NULL);
+      g_unlink (file);
+    }
+  {
+    g_autofree char *shm = g_strconcat (crash_db, "-shm", NULL);
+    g_unlink (shm);
+  }
+  g_rmdir (crash_dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1651,6 +1763,7 @@ main (int argc, char *argv[])
   ADD ("projects", test_projects);
   ADD ("revisions", test_revisions);
   ADD ("large-transaction", test_large_transaction);
+  ADD ("rollback-after-large-writes", test_rollback_after_large_writes);
   ADD ("append-only", test_append_only);
   ADD ("audit", test_audit);
   ADD ("backup", test_backup);
