@@ -1567,24 +1567,15 @@ test_concurrent (Fixture *fixture, gconstpointer data)
     }
 }
 
-/* A transaction larger than the page cache: SQLite writes pages to the WAL before the commit
- * and reads them back, through the VFS that gathers WAL writes; a second connection then
- * sees exactly what was committed, and the file is sound. */
+/* Inserts @count revisions of PROJECT_1 numbered from @first + 1, each carrying @filler. */
 static void
-test_large_transaction (Fixture *fixture, gconstpointer data)
+insert_large_revisions (CpsStorage *storage, guint first, guint count, const char *filler)
 {
-  enum { N = 3000 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (CpsStorage) other = NULL;
-  g_autofree char *filler = g_strnfill (6000, 'x');
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
 
-  add_world (fixture->storage);
-  g_assert_true (cps_storage_begin (fixture->storage, &error));
-  for (guint n = 1; n <= N; n++)
+  for (guint n = first + 1; n <= first + count; n++)
     {
-      g_autofree char *id = make_revision_id (100000 + n);
+      g_autofree char *id = make_revision_id (n);
       g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"filler\":\"%s\"}", id, filler);
       CpsRevisionRecord revision = {
         .id = id,
@@ -1599,10 +1590,28 @@ test_large_transaction (Fixture *fixture, gconstpointer data)
         .header_json = (char *) "{}",
       };
 
-      g_assert_true (cps_storage_revision_insert (fixture->storage, &revision, &error));
+      g_assert_true (cps_storage_revision_insert (storage, &revision, &error));
       g_assert_no_error (error);
     }
-  /* ~20 MB written in this transaction: most of it was spilled and is read back */
+}
+
+/* A transaction larger than the page cache and many times the VFS's WAL buffer: a second
+ * connection then sees exactly what was committed, and the file is sound. */
+static void
+test_large_transaction (Fixture *fixture, gconstpointer data)
+{
+  enum { N = 3000 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpsStorage) other = NULL;
+  g_autofree char *filler = g_strnfill (6000, 'x');
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  insert_large_revisions (fixture->storage, 100000, N, filler);
+  /* ~20 MB written in this transaction, the WAL buffer flushed many times: all of it reads
+   * back before the commit, and after it from another connection */
   for (guint n = 1; n <= N; n += 7)
     {
       g_autofree char *id = make_revision_id (100000 + n);
@@ -1669,25 +1678,7 @@ test_rollback_after_large_writes (Fixture *fixture, gconstpointer data)
                                    "SELECT 1"),
                    ==, 1);
   g_assert_true (cps_storage_begin (fixture->storage, &error));
-  for (guint n = 1; n <= 2500; n++)
-    {
-      g_autofree char *id = make_revision_id (200000 + n);
-      g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"f\":\"%s\"}", id, filler);
-      CpsRevisionRecord revision = {
-        .id = id,
-        .project_id = (char *) PROJECT_1,
-        .device_id = (char *) DEVICE_A,
-        .created_at = (char *) "2026-03-01T10:00:00.000Z",
-        .checksum = (char *) "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-        .parents = (GStrv) (const char *[]){ NULL },
-        .clock_sum = n,
-        .clock_json = (char *) "{}",
-        .json = json,
-        .header_json = (char *) "{}",
-      };
-
-      g_assert_true (cps_storage_revision_insert (fixture->storage, &revision, &error));
-    }
+  insert_large_revisions (fixture->storage, 200000, 2500, filler);
   cps_storage_rollback (fixture->storage);
 
   /* another connection, not through this storage, commits ~16 MB: over the place in the
