@@ -6,7 +6,9 @@
  * several connections (worker threads, server processes) read while one
  * writes. cps_storage_begin() is BEGIN IMMEDIATE: it takes the write lock at
  * once, waiting up to ten seconds for another writer (the writers of one
- * process first queue for their turn, which passes without polling).
+ * process first queue for their turn, which passes without polling, and
+ * every write transaction of a process runs on its one writer connection;
+ * see docs/adr/0003-sqlite-write-path.md).
  *
  * The schema is versioned with PRAGMA user_version; each version has one
  * migration, applied in one transaction. Revisions, audit entries and
@@ -758,8 +760,8 @@ writer_connection_free (WriterConnection *writer)
 /* Called after every commit on the writer connection, once SQLite's write lock is released,
  * with the number of frames in the WAL. It replaces SQLite's automatic checkpoint, which
  * would copy the WAL back while the turn is still held, holding up every other writer of the
- * process; the checkpoint is the same (PASSIVE, past the same length), run by
- * storage_commit() on the storage's own connection once the turn is given back. */
+ * process, and before the request is answered; the checkpoint is the same (PASSIVE, past
+ * the same length), run by storage_idle() on the storage's own connection. */
 static int
 writer_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
 {
@@ -770,8 +772,8 @@ writer_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
   return SQLITE_OK;
 }
 
-/* The same for a storage's own connection, which writes outside a turn only in the rare
- * single-statement updates that need no transaction. */
+/* The same for a storage's own connection, which writes only when it creates or migrates
+ * the schema, or when a command or test writes without cps_storage_begin(). */
 static int
 own_committed_cb (void *data, sqlite3 *db, const char *name, int n_frames)
 {
@@ -1277,7 +1279,6 @@ static void
 storage_idle (CpsStorage *storage)
 {
   CpsStorageSqlite *self = SELF (storage);
-
   int log_frames = 0;
 
   if (!self->checkpoint_due || self->has_writer_turn || self->in_snapshot)
