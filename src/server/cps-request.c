@@ -595,17 +595,10 @@ cps_request_authenticate (CpsRequest *request, CpsScope scopes)
 }
 
 /**
- * cps_request_note_sync:
- *
- * Records that the caller's device synced (last_sync_at), at most once a
- * minute like last_seen_at: a pull must not cost a write and an fsync.
- * Best effort: failing to record it never fails the request.
- */
-/**
  * cps_request_sync_is_noted:
  *
  * Whether the caller's device has a last_sync_at recent enough that it need
- * not be written again (the same once-a-minute resolution).
+ * not be written again (the same once-a-minute resolution as last_seen_at).
  */
 gboolean
 cps_request_sync_is_noted (CpsRequest *request)
@@ -615,13 +608,18 @@ cps_request_sync_is_noted (CpsRequest *request)
   return device == NULL || seen_recently (device->last_sync_at, request->received_at);
 }
 
+/**
+ * cps_request_note_sync:
+ *
+ * Records that the caller's device synced (last_sync_at), at most once a
+ * minute like last_seen_at: a pull must not cost a write and an fsync.
+ * Best effort: failing to record it never fails the request.
+ */
 void
 cps_request_note_sync (CpsRequest *request)
 {
-  CpsDeviceRecord *device = request->caller != NULL ? request->caller->device : NULL;
-
-  if (device != NULL && !seen_recently (device->last_sync_at, request->received_at))
-    touch_device (request, device, TRUE);
+  if (!cps_request_sync_is_noted (request))
+    touch_device (request, request->caller->device, TRUE);
 }
 
 /* ----- audit ---------------------------------------------------------------------------- */

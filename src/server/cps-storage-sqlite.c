@@ -68,7 +68,7 @@ typedef struct
   GHashTable *statements;
   guint n_storages;        /* open storages of this path */
   gboolean taken;          /* a storage has the turn */
-  gboolean checkpoint_due; /* the WAL is long: copy it back once the turn is given back */
+  gboolean checkpoint_due; /* the WAL is long: handed to the storage giving the turn back */
 } WriterConnection;
 
 typedef struct
@@ -834,11 +834,8 @@ take_writer_turn (CpsStorageSqlite *self, GError **error)
     if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline) && writer->taken)
       {
         g_mutex_unlock (&writer_mutex);
-        g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_BUSY,
-                     _("%s: the database “%s” stayed busy with another writer for more than %d "
-                       "seconds. Try again."),
-                     _("Could not start a database transaction"), self->path,
-                     BUSY_TIMEOUT_MS / 1000);
+        set_db_error (NULL, self->path, SQLITE_BUSY, _("Could not start a database transaction"),
+                      error);
         return FALSE;
       }
   writer->taken = TRUE;

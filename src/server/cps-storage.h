@@ -12,10 +12,10 @@
  *
  * Write operations must run inside cps_storage_begin() … commit()/rollback();
  * reads may run inside or outside a transaction, or in a read snapshot
- * (cps_storage_begin_read(), which cps_storage_begin() ends). A transaction taken with
- * cps_storage_begin() serialises against every other writer (SQLite: BEGIN
- * IMMEDIATE; PostgreSQL: a SERIALIZABLE transaction or an advisory lock), so
- * read-check-write sequences in handlers are safe.
+ * (cps_storage_begin_read(), which cps_storage_begin() ends). A transaction
+ * taken with cps_storage_begin() serialises against every other writer
+ * (SQLite: BEGIN IMMEDIATE; PostgreSQL: a SERIALIZABLE transaction or an
+ * advisory lock), so read-check-write sequences in handlers are safe.
  *
  * Times are RFC 3339 UTC strings with milliseconds (cps_now_rfc3339()) unless
  * a field says “unix seconds”. Lists take a cursor (the last key seen, NULL
