@@ -1302,34 +1302,32 @@ floor_helper (gpointer data, gpointer user_data)
   floor_job_unref (data);
 }
 
-static void
-floor_prepare_all (FloorItem *items, guint n_items, GThreadPool *helpers)
+/* Starts @items on the helpers; floor_job_finish() joins in and waits for the last one. */
+static FloorJob *
+floor_job_start (FloorItem *items, guint n_items, GThreadPool *helpers)
 {
-  FloorJob *job;
-  guint n_helpers;
+  FloorJob *job = g_new0 (FloorJob, 1);
+  guint n_helpers = (guint) g_thread_pool_get_max_threads (helpers);
 
-  if (helpers == NULL)
-    {
-      for (guint i = 0; i < n_items; i++)
-        floor_item_prepare (&items[i]);
-      return;
-    }
-
-  job = g_new0 (FloorJob, 1);
   job->ref_count = 1;
   job->items = items;
   job->n_items = n_items;
   g_mutex_init (&job->mutex);
   g_cond_init (&job->cond);
-  n_helpers = (guint) g_thread_pool_get_max_threads (helpers);
   for (guint i = 0; i < n_helpers; i++)
     {
       g_atomic_int_inc (&job->ref_count);
       g_thread_pool_push (helpers, job, NULL);
     }
+  return job;
+}
+
+static void
+floor_job_finish (FloorJob *job)
+{
   floor_job_run (job);
   g_mutex_lock (&job->mutex);
-  while ((guint) g_atomic_int_get (&job->done) < n_items)
+  while ((guint) g_atomic_int_get (&job->done) < job->n_items)
     g_cond_wait (&job->cond, &job->mutex);
   g_mutex_unlock (&job->mutex);
   floor_job_unref (job);
@@ -1410,23 +1408,106 @@ floor_open (const char *path, const char *account_id, GPtrArray *clients, GPtrAr
   return g_steal_pointer (&storage);
 }
 
-/* Parses, verifies and inserts every revision of @chains in transactions of BATCH_SIZE, on
- * one thread or (@parallel) with the CPU work spread over every core. */
+typedef enum
+{
+  FLOOR_ONE_THREAD, /* everything on this thread */
+  FLOOR_ALL_CORES,  /* a batch's parse and verify spread over every core, then its insert */
+  FLOOR_OVERLAPPED, /* as FLOOR_ALL_CORES, and the next batch is verified during a commit */
+} FloorMode;
+
+typedef struct
+{
+  const char *const *texts; /* borrowed */
+  const guint8 *public_key; /* borrowed */
+  guint n;
+} FloorBatch;
+
+/* Inserts the prepared @items in one transaction and commits it. */
+static void
+floor_store (CpsStorage *storage, FloorItem *items, guint n, FloorResult *result)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 t0 = now_ns (), t1;
+
+  if (!cps_storage_begin (storage, &error))
+    fail ("raw floor: %s", error->message);
+  for (guint i = 0; i < n; i++)
+    {
+      CpsRevision *revision = items[i].revision;
+      CpsRevisionRecord record = { 0 };
+
+      if (items[i].error != NULL)
+        fail ("raw floor: a revision does not verify: %s", items[i].error);
+      record.id = (char *) cps_revision_get_id (revision);
+      record.project_id = (char *) cps_revision_get_project_id (revision);
+      record.device_id = (char *) cps_revision_get_device_id (revision);
+      record.created_at = (char *) cps_revision_get_created_at (revision);
+      record.checksum = (char *) cps_revision_get_checksum (revision);
+      record.deleted = cps_revision_get_deleted (revision);
+      record.parents = (GStrv) cps_revision_get_parents (revision);
+      record.clock_sum = cps_clock_sum (cps_revision_get_clock (revision));
+      record.clock_json = items[i].clock_json;
+      record.json = (char *) items[i].text;
+      record.header_json = items[i].header_json;
+      if (!cps_storage_revision_insert (storage, &record, &error))
+        fail ("raw floor: %s", error->message);
+    }
+  t1 = now_ns ();
+  result->insert_seconds += (t1 - t0) / 1e9;
+  if (!cps_storage_commit (storage, &error))
+    fail ("raw floor: %s", error->message);
+  result->commit_seconds += (now_ns () - t1) / 1e9;
+  for (guint i = 0; i < n; i++)
+    floor_item_clear (&items[i]);
+  result->revisions += n;
+}
+
+static void
+floor_fill (FloorItem *items, const FloorBatch *batch)
+{
+  memset (items, 0, sizeof (FloorItem) * BATCH_SIZE);
+  for (guint i = 0; i < batch->n; i++)
+    {
+      items[i].text = batch->texts[i];
+      items[i].public_key = batch->public_key;
+    }
+}
+
+/* Parses, verifies and inserts every revision of @chains in transactions of BATCH_SIZE, the
+ * way @mode says. */
 static void
 run_floor (const char *dir, const char *account_id, GPtrArray *clients, GPtrArray *chains,
-           gboolean parallel, FloorResult *result)
+           FloorMode mode, FloorResult *result)
 {
-  g_autofree char *path = g_build_filename (dir, parallel ? "floor-parallel.db" : "floor.db", NULL);
+  static const char *const names[] = { "floor.db", "floor-parallel.db", "floor-overlapped.db" };
+  g_autofree char *path = g_build_filename (dir, names[mode], NULL);
   g_autoptr (CpsStorage) storage = floor_open (path, account_id, clients, chains);
+  g_autoptr (GArray) batches = g_array_new (FALSE, FALSE, sizeof (FloorBatch));
   g_autoptr (GError) error = NULL;
   GThreadPool *helpers = NULL;
-  FloorItem items[BATCH_SIZE];
+  FloorItem items[2][BATCH_SIZE];
+  FloorJob *next = NULL;
   double cpu, machine_cpu;
-  gint64 start, t0, t1;
+  gint64 start, t0;
+
+  for (guint c = 0; c < chains->len; c++)
+    {
+      Chain *chain = g_ptr_array_index (chains, c);
+
+      for (guint first = 0; first < chain->texts->len; first += BATCH_SIZE)
+        {
+          FloorBatch batch;
+
+          batch.texts = (const char *const *) chain->texts->pdata + first;
+          batch.public_key = cps_device_key_get_public_key (chain->client->login->key);
+          batch.n = MIN (BATCH_SIZE, chain->texts->len - first);
+          g_array_append_val (batches, batch);
+        }
+    }
 
   memset (result, 0, sizeof *result);
   result->threads = 1;
-  if (parallel && g_get_num_processors () > 1)
+  if (mode != FLOOR_ONE_THREAD && g_get_num_processors () > 1)
     {
       helpers
           = g_thread_pool_new (floor_helper, NULL, (int) g_get_num_processors () - 1, TRUE, &error);
@@ -1434,68 +1515,92 @@ run_floor (const char *dir, const char *account_id, GPtrArray *clients, GPtrArra
         fail ("could not start threads: %s", error->message);
       result->threads = g_get_num_processors ();
     }
+  else
+    mode = FLOOR_ONE_THREAD;
 
   cpu = process_cpu_seconds ();
   machine_cpu = machine_cpu_seconds ();
   start = now_ns ();
-  for (guint c = 0; c < chains->len; c++)
+  for (guint b = 0; b < batches->len; b++)
     {
-      Chain *chain = g_ptr_array_index (chains, c);
-      const guint8 *public_key = cps_device_key_get_public_key (chain->client->login->key);
+      const FloorBatch *batch = &g_array_index (batches, FloorBatch, b);
+      FloorItem *current = items[b % 2];
 
-      for (guint first = 0; first < chain->texts->len; first += BATCH_SIZE)
+      t0 = now_ns ();
+      if (mode == FLOOR_ONE_THREAD)
         {
-          guint n = MIN (BATCH_SIZE, chain->texts->len - first);
-
-          memset (items, 0, sizeof items);
-          for (guint i = 0; i < n; i++)
-            {
-              items[i].text = g_ptr_array_index (chain->texts, first + i);
-              items[i].public_key = public_key;
-            }
-          t0 = now_ns ();
-          floor_prepare_all (items, n, helpers);
-          t1 = now_ns ();
-          result->prepare_seconds += (t1 - t0) / 1e9;
-
-          if (!cps_storage_begin (storage, &error))
-            fail ("raw floor: %s", error->message);
-          for (guint i = 0; i < n; i++)
-            {
-              CpsRevision *revision = items[i].revision;
-              CpsRevisionRecord record = { 0 };
-
-              if (items[i].error != NULL)
-                fail ("raw floor: a revision does not verify: %s", items[i].error);
-              record.id = (char *) cps_revision_get_id (revision);
-              record.project_id = (char *) cps_revision_get_project_id (revision);
-              record.device_id = (char *) cps_revision_get_device_id (revision);
-              record.created_at = (char *) cps_revision_get_created_at (revision);
-              record.checksum = (char *) cps_revision_get_checksum (revision);
-              record.deleted = cps_revision_get_deleted (revision);
-              record.parents = (GStrv) cps_revision_get_parents (revision);
-              record.clock_sum = cps_clock_sum (cps_revision_get_clock (revision));
-              record.clock_json = items[i].clock_json;
-              record.json = (char *) items[i].text;
-              record.header_json = items[i].header_json;
-              if (!cps_storage_revision_insert (storage, &record, &error))
-                fail ("raw floor: %s", error->message);
-            }
-          t0 = now_ns ();
-          result->insert_seconds += (t0 - t1) / 1e9;
-          if (!cps_storage_commit (storage, &error))
-            fail ("raw floor: %s", error->message);
-          result->commit_seconds += (now_ns () - t0) / 1e9;
-          for (guint i = 0; i < n; i++)
-            floor_item_clear (&items[i]);
-          result->revisions += n;
+          floor_fill (current, batch);
+          for (guint i = 0; i < batch->n; i++)
+            floor_item_prepare (&current[i]);
         }
+      else
+        {
+          /* overlapped: this batch was started during the previous commit */
+          if (next == NULL)
+            {
+              floor_fill (current, batch);
+              next = floor_job_start (current, batch->n, helpers);
+            }
+          floor_job_finish (g_steal_pointer (&next));
+          if (mode == FLOOR_OVERLAPPED && b + 1 < batches->len)
+            {
+              FloorItem *following = items[(b + 1) % 2];
+
+              floor_fill (following, &g_array_index (batches, FloorBatch, b + 1));
+              next = floor_job_start (following, g_array_index (batches, FloorBatch, b + 1).n,
+                                      helpers);
+            }
+        }
+      result->prepare_seconds += (now_ns () - t0) / 1e9;
+      floor_store (storage, current, batch->n, result);
     }
   result->seconds = (now_ns () - start) / 1e9;
   result->cpu = process_cpu_seconds () - cpu;
   result->other_cpu = MAX (0, machine_cpu_seconds () - machine_cpu - result->cpu);
   if (helpers != NULL)
     g_thread_pool_free (helpers, FALSE, TRUE);
+}
+
+/* The single push's floor: every revision of @chains read, verified, inserted and committed
+ * on its own, one after the other; fills @latencies (sorted nanoseconds) and @result. */
+static void
+run_single_floor (const char *dir, const char *account_id, GPtrArray *clients, GPtrArray *chains,
+                  GArray *latencies, FloorResult *result)
+{
+  g_autofree char *path = g_build_filename (dir, "floor-single.db", NULL);
+  g_autoptr (CpsStorage) storage = floor_open (path, account_id, clients, chains);
+  FloorItem item;
+  double cpu, machine_cpu;
+  gint64 start, t0;
+
+  memset (result, 0, sizeof *result);
+  result->threads = 1;
+  cpu = process_cpu_seconds ();
+  machine_cpu = machine_cpu_seconds ();
+  start = now_ns ();
+  for (guint c = 0; c < chains->len; c++)
+    {
+      Chain *chain = g_ptr_array_index (chains, c);
+
+      for (guint i = 0; i < chain->texts->len; i++)
+        {
+          gint64 took;
+
+          t0 = now_ns ();
+          memset (&item, 0, sizeof item);
+          item.text = g_ptr_array_index (chain->texts, i);
+          item.public_key = cps_device_key_get_public_key (chain->client->login->key);
+          floor_item_prepare (&item);
+          result->prepare_seconds += (now_ns () - t0) / 1e9;
+          floor_store (storage, &item, 1, result);
+          took = now_ns () - t0;
+          g_array_append_val (latencies, took);
+        }
+    }
+  result->seconds = (now_ns () - start) / 1e9;
+  result->cpu = process_cpu_seconds () - cpu;
+  result->other_cpu = MAX (0, machine_cpu_seconds () - machine_cpu - result->cpu);
+  g_array_sort (latencies, compare_gint64);
 }
 
 /* The part of the floor no server can avoid: one Ed25519 verification per revision, in
@@ -1917,10 +2022,11 @@ main (int argc, char **argv)
   gint stored = 100000, singles = 2000, health = 20000;
   guint levels[8], n_levels = 0, max_level = 0;
   LevelResult results[8];
-  FloorResult floor_one = { 0 }, floor_all = { 0 };
+  FloorResult floor_one = { 0 }, floor_all = { 0 }, floor_overlapped = { 0 }, floor_single = { 0 };
+  double single_floor_p99 = NAN;
   Memory after_push = { 0 }, at_end = { 0 };
   Bench bench = { 0 };
-  double best_push = 0, best_pull = 0, floor_rate, verify_us = NAN;
+  double best_push = 0, best_pull = 0, floor_rate, overlapped_rate, verify_us = NAN;
   guint best_push_level = 0, best_pull_level = 0;
   gboolean keep = FALSE;
   GPrintFunc old_print;
@@ -2061,7 +2167,7 @@ main (int argc, char **argv)
                                                       BATCH_SIZE, l == 0));
           if (n_single > 0)
             g_ptr_array_add (single_chains,
-                             new_chain (&bench, client, level, i, "single", n_single, 1, FALSE));
+                             new_chain (&bench, client, level, i, "single", n_single, 1, l == 0));
         }
       g_ptr_array_extend (all_chains, batch_chains, NULL, NULL);
       g_ptr_array_extend (all_chains, single_chains, NULL, NULL);
@@ -2078,8 +2184,12 @@ main (int argc, char **argv)
           floor_dir = g_dir_make_tmp ("cps-bench-floor-XXXXXX", &error);
           if (floor_dir == NULL)
             fail ("%s", error->message);
-          run_floor (floor_dir, bench.account_id, bench.clients, batch_chains, FALSE, &floor_one);
-          run_floor (floor_dir, bench.account_id, bench.clients, batch_chains, TRUE, &floor_all);
+          run_floor (floor_dir, bench.account_id, bench.clients, batch_chains, FLOOR_ONE_THREAD,
+                     &floor_one);
+          run_floor (floor_dir, bench.account_id, bench.clients, batch_chains, FLOOR_ALL_CORES,
+                     &floor_all);
+          run_floor (floor_dir, bench.account_id, bench.clients, batch_chains, FLOOR_OVERLAPPED,
+                     &floor_overlapped);
           printf ("  floor   in process: parse + verify + insert, transactions of %u, "
                   "synchronous=FULL\n",
                   BATCH_SIZE);
@@ -2099,19 +2209,47 @@ main (int argc, char **argv)
                   100 * floor_all.cpu / (floor_all.seconds * g_get_num_processors ()),
                   g_get_num_processors (),
                   100 * floor_all.other_cpu / (floor_all.seconds * g_get_num_processors ()));
+          printf ("          %u threads, the next batch verified during each commit: %8s "
+                  "revisions in %5.2f s = %8s revisions/s (waiting for parse + verify %.2f s, "
+                  "insert %.2f s, commit %.2f s; CPU %.0f%%, others %.0f%%)\n",
+                  floor_overlapped.threads, grouped (a, floor_overlapped.revisions),
+                  floor_overlapped.seconds,
+                  grouped (b, floor_overlapped.revisions / floor_overlapped.seconds),
+                  floor_overlapped.prepare_seconds, floor_overlapped.insert_seconds,
+                  floor_overlapped.commit_seconds,
+                  100 * floor_overlapped.cpu / (floor_overlapped.seconds * g_get_num_processors ()),
+                  100 * floor_overlapped.other_cpu
+                      / (floor_overlapped.seconds * g_get_num_processors ()));
           verify_us = measure_verify_us (g_ptr_array_index (batch_chains, 0));
-          printf ("          CPU per revision: %.0f µs on 1 thread, %.0f µs on %u threads\n",
+          printf ("          CPU per revision: %.0f µs on 1 thread, %.0f µs on %u threads, "
+                  "%.0f µs overlapped\n",
                   1e6 * floor_one.cpu / floor_one.revisions,
-                  1e6 * floor_all.cpu / floor_all.revisions, floor_all.threads);
+                  1e6 * floor_all.cpu / floor_all.revisions, floor_all.threads,
+                  1e6 * floor_overlapped.cpu / floor_overlapped.revisions);
           printf ("          Ed25519 verify alone: %.1f µs of CPU per revision, so at most "
                   "%s revisions/s on %u cores before anything else\n",
                   verify_us, grouped (a, 1e6 / verify_us * g_get_num_processors ()),
                   g_get_num_processors ());
+          if (single_chains->len > 0)
+            {
+              g_autoptr (GArray) latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+              run_single_floor (floor_dir, bench.account_id, bench.clients, single_chains,
+                                latencies, &floor_single);
+              single_floor_p99 = percentile_ms (latencies, 0.99);
+              printf (
+                  "          single:     %8s revisions one by one, a transaction each: "
+                  "p50 %.2f  p99 %.2f  max %.2f ms (parse + verify %.2f s, insert %.2f s, "
+                  "commit %.2f s; others used %.0f%% of the cores)\n",
+                  grouped (a, floor_single.revisions), percentile_ms (latencies, 0.50),
+                  single_floor_p99, percentile_ms (latencies, 1.0), floor_single.prepare_seconds,
+                  floor_single.insert_seconds, floor_single.commit_seconds,
+                  100 * floor_single.other_cpu / (floor_single.seconds * g_get_num_processors ()));
+            }
           remove_tree (floor_dir);
-          for (guint i = 0; i < batch_chains->len; i++)
-            g_clear_pointer (&((Chain *) g_ptr_array_index (batch_chains, i))->texts,
-                             g_ptr_array_unref);
         }
+      for (guint i = 0; i < all_chains->len; i++)
+        g_clear_pointer (&((Chain *) g_ptr_array_index (all_chains, i))->texts, g_ptr_array_unref);
 
       if (health > 0)
         {
@@ -2160,6 +2298,9 @@ main (int argc, char **argv)
 
   /* ----- summary ----- */
   floor_rate = floor_all.revisions > 0 ? floor_all.revisions / floor_all.seconds : NAN;
+  overlapped_rate = floor_overlapped.revisions > 0
+                        ? floor_overlapped.revisions / floor_overlapped.seconds
+                        : NAN;
   printf ("documents: %s bytes on average; revisions as pushed: %s bytes on average; "
           "signing took %.1f s (untimed)\n",
           grouped (a, bench.document_bytes / (double) MAX (bench.generated, 1)),
@@ -2178,6 +2319,8 @@ main (int argc, char **argv)
   print_ratio_row ("health, p99 ms", results, n_levels, value_health_p99, NULL, "%.2f");
   print_ratio_row ("push ÷ raw floor (all cores)", results, n_levels, value_push_floor, &floor_rate,
                    "%.2f");
+  print_ratio_row ("push ÷ raw floor (overlapped)", results, n_levels, value_push_floor,
+                   &overlapped_rate, "%.2f");
   print_ratio_row ("pull ÷ push, revisions/s", results, n_levels, value_pull_push, NULL, "%.2f");
   print_ratio_row ("single push p99 ÷ health p99", results, n_levels, value_single_health_p99, NULL,
                    "%.1f");
@@ -2209,9 +2352,16 @@ main (int argc, char **argv)
                    NULL, "%.0f");
   print_ratio_row ("bench CPU per health request, µs", results, n_levels, value_health_client_us,
                    NULL, "%.0f");
-  printf ("  raw floor: %s revisions/s on 1 thread, %s on %u threads\n",
+  printf ("  raw floor: %s revisions/s on 1 thread, %s on %u threads, %s overlapped\n",
           grouped (a, floor_one.revisions / MAX (floor_one.seconds, 1e-9)), grouped (b, floor_rate),
-          floor_all.threads);
+          floor_all.threads, grouped (c, overlapped_rate));
+  if (!isnan (overlapped_rate))
+    printf ("  the push target is %.2f × the overlapped raw floor of this machine\n",
+            TARGET_PUSH_PER_S / overlapped_rate);
+  if (!isnan (single_floor_p99))
+    printf ("  single-revision floor p99 %.2f ms: the single-push target leaves %.2f ms for HTTP "
+            "and the contract's checks\n",
+            single_floor_p99, TARGET_SINGLE_P99_MS - single_floor_p99);
 
   for (guint l = 0; l < n_levels; l++)
     {
