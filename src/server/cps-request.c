@@ -92,6 +92,16 @@ cps_request_storage_error (CpsRequest *request, GError *error)
                             "changed. Try again, and tell the administrator if it persists.");
 }
 
+/* Replaces whatever the handler answered, headers included, with a storage error: what it
+ * answered from may not be stored (cps_storage_check_reads()). */
+void
+cps_request_retract (CpsRequest *request, GError *error)
+{
+  g_clear_pointer (&request->headers, g_ptr_array_unref);
+  request->content_type = NULL;
+  cps_request_storage_error (request, error);
+}
+
 /* ----- input ---------------------------------------------------------------------------- */
 
 static gboolean

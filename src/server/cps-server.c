@@ -369,6 +369,7 @@ run_job (gpointer data, gpointer user_data)
   CpsServer *self = job->server;
   g_autoptr(GError) error = NULL;
   CpsStorage *storage = get_thread_storage (&error);
+  g_autoptr(GError) lost = NULL;
 
   if (storage == NULL)
     {
@@ -377,7 +378,10 @@ run_job (gpointer data, gpointer user_data)
                          "The server cannot reach its storage right now; try again later.");
     }
   else if (job->msg == NULL)
-    housekeeping (self, storage);
+    {
+      housekeeping (self, storage);
+      cps_storage_check_reads (storage, NULL);
+    }
   else
     {
       job->request.storage = storage;
@@ -388,6 +392,9 @@ run_job (gpointer data, gpointer user_data)
       /* A handler that returned early inside a transaction must not leave this worker's
        * connection holding the write lock; outside one this does nothing. */
       cps_storage_rollback (storage);
+      /* An answer built on other requests' work that was then not stored is not given. */
+      if (!cps_storage_check_reads (storage, &lost))
+        cps_request_retract (&job->request, lost);
       job->request.storage = NULL;
     }
 

@@ -15,6 +15,7 @@
 G_BEGIN_DECLS
 
 typedef struct _WriterConnection WriterConnection;
+typedef struct _CommitGroup CommitGroup;
 
 typedef struct
 {
@@ -32,6 +33,9 @@ typedef struct
 
   WriterConnection *writer; /* shared by the storages of this path in this process */
   gboolean has_writer_turn; /* between cps_storage_begin() and commit/rollback */
+  CommitGroup *group;       /* the write transaction this storage's work is in */
+  gboolean in_savepoint;    /* it joined that transaction with a savepoint */
+  GError *lost_reads;       /* see storage_check_reads() */
   gboolean in_snapshot;     /* a read transaction of cps_storage_begin_read() is open */
   gboolean checkpoint_due;  /* a commit of ours made the WAL long: storage_idle() copies it */
 } CpsStorageSqlite;
@@ -54,12 +58,14 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC (CachedStmt, _cps_storage_sqlite_release_stmt, N
 typedef sqlite3_stmt OwnStmt;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwnStmt, sqlite3_finalize)
 
-/* Statements and errors (cps-storage-sqlite.c) */
+/* Statements, errors and writer turns (cps-storage-sqlite.c) */
 sqlite3_stmt *_cps_storage_sqlite_prepare (CpsStorageSqlite *self, const char *sql, GError **error);
 gboolean _cps_storage_sqlite_step_done (CpsStorageSqlite *self, sqlite3_stmt *stmt,
                                         const char *doing, GError **error);
 void _cps_storage_sqlite_set_error (CpsStorageSqlite *self, int rc, const char *doing,
                                     GError **error);
+
+guint _cps_storage_sqlite_count_joining (CpsStorage *storage);
 
 /* The record operations of the storage interface (cps-storage-sqlite-records.c) */
 gboolean _cps_storage_sqlite_account_insert (CpsStorage *storage, const CpsAccountRecord *account,

@@ -58,6 +58,10 @@
 /* How long a restart waits for readers to leave old snapshots (writers of this process wait
  * for it); if some stay longer, it is tried again after a later commit. */
 #define WAL_RESTART_WAIT_MS 200
+/* The most writers whose work one commit makes durable (see finish_turn()): with the bound
+ * on the transaction's size in group_may_grow(), it bounds how long a writer waits for the
+ * others after its own work. */
+#define MAX_GROUP_MEMBERS 8
 /* Bytes the WAL file is truncated to after a checkpoint. */
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
 
@@ -70,8 +74,39 @@ struct _WriterConnection
   GHashTable *statements;
   guint n_storages;        /* open storages of this path */
   gboolean taken;          /* a storage has the turn */
+  guint n_joining;         /* storages waiting in cps_storage_begin() for the turn */
+  CommitGroup *group;      /* the write transaction open on db, if any */
   gboolean checkpoint_due; /* the WAL is long: handed to the storage giving the turn back */
 };
+
+/* One write transaction on the writer connection, shared by consecutive writers of this
+ * process: see finish_turn(). */
+struct _CommitGroup
+{
+  gint ref_count;
+  guint n_members; /* storages whose work went into it */
+  gboolean done;   /* committed, or rolled back with @error */
+  GError *error;
+};
+
+static CommitGroup *
+commit_group_new (void)
+{
+  CommitGroup *group = g_new0 (CommitGroup, 1);
+
+  group->ref_count = 1;
+  group->n_members = 1;
+  return group;
+}
+
+static void
+commit_group_unref (CommitGroup *group)
+{
+  if (!g_atomic_int_dec_and_test (&group->ref_count))
+    return;
+  g_clear_error (&group->error);
+  g_free (group);
+}
 
 static void
 finalize_stmt (gpointer stmt)
@@ -292,13 +327,32 @@ _cps_storage_sqlite_set_error (CpsStorageSqlite *self, int rc, const char *doing
   set_db_error (self->db, self->path, rc, doing, error);
 }
 
+static void
+set_rolled_back_error (CpsStorageSqlite *self, GError **error)
+{
+  g_set_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED,
+               _("The database “%s” rolled the transaction back after an error; nothing of it "
+                 "was stored. Try again."),
+               self->path);
+}
+
 /* Returns the connection's statement for @sql, preparing it on first use. */
 sqlite3_stmt *
 _cps_storage_sqlite_prepare (CpsStorageSqlite *self, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, sql);
+  sqlite3_stmt *stmt;
   int rc;
 
+  /* After some errors SQLite rolls the transaction back itself, and the connection would run
+   * every later statement as a transaction of its own: nothing more runs until the caller
+   * rolls back. */
+  if (self->has_writer_turn && self->group != NULL && sqlite3_get_autocommit (self->db))
+    {
+      set_rolled_back_error (self, error);
+      return NULL;
+    }
+
+  stmt = g_hash_table_lookup (self->statements, sql);
   if (stmt != NULL)
     return stmt;
 
@@ -393,6 +447,7 @@ static gboolean open_connection (const char *path, sqlite3 **db_out, GError **er
 static gboolean apply_settings (sqlite3 *db, const char *path, int cache_kib, GError **error);
 static void end_snapshot (CpsStorageSqlite *self);
 static void storage_idle (CpsStorage *storage);
+static void storage_rollback (CpsStorage *storage);
 
 /* Joins the storages of self->path: they share one writer connection. */
 static void
@@ -430,22 +485,38 @@ leave_writers (CpsStorageSqlite *self)
     writer_connection_free (writer);
 }
 
+/* Waits for the turn. A writer from cps_storage_begin() (@join) also takes it while a
+ * transaction is open on the writer connection, and its work goes into that transaction
+ * (self->group); anyone else waits until no transaction is open. */
 static gboolean
-take_writer_turn (CpsStorageSqlite *self, GError **error)
+take_writer_turn (CpsStorageSqlite *self, gboolean join, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
   WriterConnection *writer = self->writer;
 
   g_mutex_lock (&writer_mutex);
-  while (writer->taken)
-    if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline) && writer->taken)
+  if (join)
+    writer->n_joining++;
+  while (writer->taken || (!join && writer->group != NULL))
+    if (!g_cond_wait_until (&writer_cond, &writer_mutex, deadline)
+        && (writer->taken || (!join && writer->group != NULL)))
       {
+        if (join)
+          writer->n_joining--;
         g_mutex_unlock (&writer_mutex);
         set_db_error (NULL, self->path, SQLITE_BUSY, _("Could not start a database transaction"),
                       error);
         return FALSE;
       }
+  if (join)
+    writer->n_joining--;
   writer->taken = TRUE;
+  if (writer->group != NULL)
+    {
+      self->group = writer->group;
+      g_atomic_int_inc (&self->group->ref_count);
+      self->group->n_members++;
+    }
   g_mutex_unlock (&writer_mutex);
   self->has_writer_turn = TRUE;
 
@@ -470,6 +541,20 @@ take_writer_turn (CpsStorageSqlite *self, GError **error)
   self->db = writer->db;
   self->statements = writer->statements;
   return TRUE;
+}
+
+/* How many storages of @storage's database wait in cps_storage_begin() for the turn (for
+ * tests). */
+guint
+_cps_storage_sqlite_count_joining (CpsStorage *storage)
+{
+  CpsStorageSqlite *self = SELF (storage);
+  guint n;
+
+  g_mutex_lock (&writer_mutex);
+  n = self->writer->n_joining;
+  g_mutex_unlock (&writer_mutex);
+  return n;
 }
 
 /* Gives the turn back; *checkpoint_due (when not NULL) says the WAL should be copied back. */
@@ -643,12 +728,12 @@ static void
 storage_sqlite_free (CpsStorageSqlite *self)
 {
   /* A transaction left open on the writer connection is rolled back before it is lent on. */
-  if (self->has_writer_turn && !sqlite3_get_autocommit (self->db))
-    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  give_writer_turn (self, NULL);
+  if (self->has_writer_turn)
+    storage_rollback ((CpsStorage *) self);
   end_snapshot (self);
   storage_idle ((CpsStorage *) self);
   leave_writers (self);
+  g_clear_error (&self->lost_reads);
 
   g_clear_pointer (&self->own_statements, g_hash_table_unref);
   if (self->own_db != NULL)
@@ -821,11 +906,113 @@ storage_begin_read (CpsStorage *storage, GError **error)
   return TRUE;
 }
 
+/* Runs @sql, a statement without parameters, on the connection in use. */
+static gboolean
+exec_cached_plain (CpsStorageSqlite *self, const char *sql, const char *doing, GError **error)
+{
+  g_auto (CachedStmt) stmt = _cps_storage_sqlite_prepare (self, sql, error);
+
+  return stmt != NULL && _cps_storage_sqlite_step_done (self, stmt, doing, error);
+}
+
+/* Ends the open transaction of the writer connection, which the turn holder's work was the
+ * last to go into: records how for every storage waiting on it and gives the turn back. */
+static void
+end_group (CpsStorageSqlite *self, const GError *error, gboolean *checkpoint_due)
+{
+  CommitGroup *group = g_steal_pointer (&self->group);
+
+  g_mutex_lock (&writer_mutex);
+  group->done = TRUE;
+  group->error = error != NULL ? g_error_copy (error) : NULL;
+  if (self->writer->group == group)
+    {
+      self->writer->group = NULL;
+      commit_group_unref (group);
+    }
+  g_mutex_unlock (&writer_mutex);
+  commit_group_unref (group);
+  self->in_savepoint = FALSE;
+  give_writer_turn (self, checkpoint_due); /* wakes the waiting members too */
+}
+
+/* Whether the open transaction may take in another writer's work. Its changed pages stay
+ * in memory until the commit (cache_spill=OFF): past the writer connection's cache a group
+ * would only add to the server's memory, and its first writers would wait longer. */
+static gboolean
+group_may_grow (CpsStorageSqlite *self, const CommitGroup *group)
+{
+  int cache_used = 0, highwater = 0;
+
+  if (group->n_members >= MAX_GROUP_MEMBERS)
+    return FALSE;
+  sqlite3_db_status (self->db, SQLITE_DBSTATUS_CACHE_USED, &cache_used, &highwater, FALSE);
+  return cache_used < WRITER_CACHE_SIZE_KIB * 1024;
+}
+
+/* With the turn held and this storage's work settled in the open transaction (kept or
+ * rolled back to its savepoint): when other writers of this process are waiting for the
+ * turn, it is handed to the next one with the transaction still open, and this storage
+ * waits until the last of them commits it; otherwise this storage commits. So writers that
+ * come together share one commit and one sync of the WAL (group commit), and none is told
+ * its work is stored before the commit that stores it has succeeded. A failed commit fails
+ * every member. Returns whether the transaction was committed. */
+static gboolean
+finish_turn (CpsStorageSqlite *self, GError **error)
+{
+  WriterConnection *writer = self->writer;
+  CommitGroup *group = self->group;
+  g_autoptr (GError) local_error = NULL;
+  gboolean committed, checkpoint_due;
+
+  /* SQLite rolls a transaction back itself after some errors (a full disk, an I/O error):
+   * then the work of every member is gone. */
+  if (sqlite3_get_autocommit (self->db))
+    {
+      set_rolled_back_error (self, &local_error);
+      end_group (self, local_error, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  g_mutex_lock (&writer_mutex);
+  if (writer->n_joining > 0 && group_may_grow (self, group))
+    {
+      self->group = NULL;
+      self->in_savepoint = FALSE;
+      self->has_writer_turn = FALSE;
+      self->db = self->own_db;
+      self->statements = self->own_statements;
+      writer->taken = FALSE;
+      g_cond_broadcast (&writer_cond);
+      while (!group->done)
+        g_cond_wait (&writer_cond, &writer_mutex);
+      committed = group->error == NULL;
+      if (!committed)
+        g_propagate_error (error, g_error_copy (group->error));
+      g_mutex_unlock (&writer_mutex);
+      commit_group_unref (group);
+      return committed;
+    }
+  g_mutex_unlock (&writer_mutex);
+
+  committed = exec_cached_plain (self, "COMMIT", _("Could not save the changes to the database"),
+                                 &local_error);
+  /* Nothing of a failed commit is kept: the callers can start again from a clean state. */
+  if (!committed && !sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  end_group (self, local_error, &checkpoint_due);
+  self->checkpoint_due = self->checkpoint_due || checkpoint_due;
+  if (!committed)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return committed;
+}
+
 static gboolean
 storage_begin (CpsStorage *storage, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  g_auto (CachedStmt) stmt = NULL;
+  g_autoptr (GError) local_error = NULL;
 
   end_snapshot (self);
   /* has_writer_turn too: SQLite may have ended a failed transaction itself, and the turn is
@@ -836,18 +1023,40 @@ storage_begin (CpsStorage *storage, GError **error)
                    _("A transaction is already open on this database connection."));
       return FALSE;
     }
-  if (!take_writer_turn (self, error))
+  if (!take_writer_turn (self, TRUE, error))
     return FALSE;
-  stmt = _cps_storage_sqlite_prepare (self, "BEGIN IMMEDIATE", error);
-  if (stmt == NULL
-      || !_cps_storage_sqlite_step_done (self, stmt, _("Could not start a database transaction"),
-                                         error))
+
+  /* joining the transaction an earlier writer handed on (it is open: finish_turn() hands on
+   * nothing else, and _cps_storage_sqlite_prepare() refuses to run on a lost one) */
+  if (self->group != NULL)
     {
-      g_clear_pointer (&stmt,
-                       _cps_storage_sqlite_release_stmt); /* before the connection goes back */
+      g_autoptr (GError) group_error = NULL;
+
+      if (exec_cached_plain (self, "SAVEPOINT cps_member",
+                             _("Could not start a database transaction"), &local_error))
+        {
+          self->in_savepoint = TRUE;
+          return TRUE;
+        }
+      /* nothing of ours is in it: it goes on for the others */
+      if (!finish_turn (self, &group_error))
+        g_debug ("Could not store the work of other requests on %s: %s", self->path,
+                 group_error->message);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (!exec_cached_plain (self, "BEGIN IMMEDIATE", _("Could not start a database transaction"),
+                          error))
+    {
       give_writer_turn (self, NULL);
       return FALSE;
     }
+  self->group = commit_group_new ();
+  g_mutex_lock (&writer_mutex);
+  self->writer->group = self->group;
+  g_atomic_int_inc (&self->group->ref_count);
+  g_mutex_unlock (&writer_mutex);
   return TRUE;
 }
 
@@ -855,8 +1064,7 @@ static gboolean
 storage_commit (CpsStorage *storage, GError **error)
 {
   CpsStorageSqlite *self = SELF (storage);
-  sqlite3_stmt *stmt;
-  gboolean committed, checkpoint_due;
+  g_autoptr (GError) local_error = NULL;
 
   if (!self->has_writer_turn)
     {
@@ -864,19 +1072,15 @@ storage_commit (CpsStorage *storage, GError **error)
                    _("No transaction is open on this database connection."));
       return FALSE;
     }
-  stmt = _cps_storage_sqlite_prepare (self, "COMMIT", error);
-  if (stmt == NULL)
-    return FALSE;
-  committed = _cps_storage_sqlite_step_done (
-      self, stmt, _("Could not save the changes to the database"), error);
-  _cps_storage_sqlite_release_stmt (stmt);
-
-  /* Nothing of a failed commit is kept: the caller can start again from a clean state. */
-  if (!committed && !sqlite3_get_autocommit (self->db))
-    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  give_writer_turn (self, &checkpoint_due);
-  self->checkpoint_due = self->checkpoint_due || checkpoint_due;
-  return committed;
+  if (self->in_savepoint && !sqlite3_get_autocommit (self->db)
+      && !exec_cached_plain (self, "RELEASE cps_member",
+                             _("Could not save the changes to the database"), &local_error))
+    {
+      cps_storage_rollback (storage);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return finish_turn (self, error);
 }
 
 /* The checkpoint a commit found due runs here, after the answer has gone out (the server
@@ -894,7 +1098,7 @@ storage_idle (CpsStorage *storage)
     return;
   self->checkpoint_due = FALSE;
   sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, NULL);
-  if (log_frames < WAL_RESTART_FRAMES || !take_writer_turn (self, NULL))
+  if (log_frames < WAL_RESTART_FRAMES || !take_writer_turn (self, FALSE, NULL))
     return;
 
   /* With the turn held no writer of this process starts; the restart copies what the passive
@@ -913,11 +1117,45 @@ static void
 storage_rollback (CpsStorage *storage)
 {
   CpsStorageSqlite *self = SELF (storage);
+  g_autoptr (GError) error = NULL;
+  gboolean joined;
   int rc;
 
   end_snapshot (self);
-  /* SQLite may have ended the transaction itself (a full disk, an I/O error): the turn is
-   * given back all the same. */
+  if (!self->has_writer_turn)
+    {
+      if (!sqlite3_get_autocommit (self->db))
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      return;
+    }
+
+  /* Only this storage's part of a transaction it joined: the earlier members' work stays,
+   * and is committed or handed on as after a commit. This storage may have read that work:
+   * if it is not stored after all, storage_check_reads() says so. */
+  joined = self->in_savepoint;
+  if (joined && !sqlite3_get_autocommit (self->db))
+    {
+      if (sqlite3_exec (self->db, "ROLLBACK TO cps_member; RELEASE cps_member", NULL, NULL, NULL)
+          == SQLITE_OK)
+        {
+          self->in_savepoint = FALSE;
+          if (!finish_turn (self, &error))
+            {
+              /* the members that committed report it; this request does through
+               * storage_check_reads() */
+              g_debug ("Could not store the work of other requests on %s: %s", self->path,
+                       error->message);
+              g_clear_error (&self->lost_reads);
+              self->lost_reads = g_steal_pointer (&error);
+            }
+          return;
+        }
+      g_warning ("Could not roll back a transaction on %s: %s", self->path,
+                 sqlite3_errmsg (self->db));
+    }
+
+  /* The whole transaction. SQLite may have ended it itself (a full disk, an I/O error): the
+   * turn is given back all the same, and any members waiting are told it failed. */
   if (!sqlite3_get_autocommit (self->db))
     {
       rc = sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
@@ -925,7 +1163,29 @@ storage_rollback (CpsStorage *storage)
         g_warning ("Could not roll back a transaction on %s: %s", self->path,
                    sqlite3_errmsg (self->db));
     }
-  give_writer_turn (self, NULL);
+  if (self->group != NULL)
+    {
+      set_rolled_back_error (self, &error);
+      end_group (self, error, NULL);
+      if (joined)
+        {
+          g_clear_error (&self->lost_reads);
+          self->lost_reads = g_steal_pointer (&error);
+        }
+    }
+  else
+    give_writer_turn (self, NULL);
+}
+
+static gboolean
+storage_check_reads (CpsStorage *storage, GError **error)
+{
+  CpsStorageSqlite *self = SELF (storage);
+
+  if (self->lost_reads == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&self->lost_reads));
+  return FALSE;
 }
 
 /* ----- operations ------------------------------------------------------------------------- */
@@ -1122,6 +1382,7 @@ static const CpsStorageVTable sqlite_vtable = {
   .rollback = storage_rollback,
   .begin_read = storage_begin_read,
   .idle = storage_idle,
+  .check_reads = storage_check_reads,
   .account_insert = _cps_storage_sqlite_account_insert,
   .account_get = _cps_storage_sqlite_account_get,
   .account_get_by_name = _cps_storage_sqlite_account_get_by_name,

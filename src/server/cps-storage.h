@@ -15,7 +15,11 @@
  * (cps_storage_begin_read(), which cps_storage_begin() ends). A transaction
  * taken with cps_storage_begin() serialises against every other writer
  * (SQLite: BEGIN IMMEDIATE; PostgreSQL: a SERIALIZABLE transaction or an
- * advisory lock), so read-check-write sequences in handlers are safe.
+ * advisory lock), so read-check-write sequences in handlers are safe. A
+ * backend may let the writers that come together share one commit (SQLite,
+ * see docs/adr/0004-group-commit.md): commit() then returns only once that
+ * commit has succeeded, rollback() may wait for it, and a transaction may
+ * read the work of the writers before it before that work is committed.
  *
  * Times are RFC 3339 UTC strings with milliseconds (cps_now_rfc3339()) unless
  * a field says “unix seconds”. Lists take a cursor (the last key seen, NULL
@@ -221,6 +225,12 @@ struct _CpsStorageVTable
   /* Work put off until no request waits on it: the server calls it after each answer
    * (SQLite: copying a long WAL back into the database). May do nothing. */
   void (*idle) (CpsStorage *self);
+  /* Whether what the caller's rolled-back transactions read since the last call is stored.
+   * FALSE (with @error) when one of them read uncommitted work of other writers whose commit
+   * then failed: an answer built on those reads may be wrong. The server calls it after each
+   * handler and answers with a storage error instead. TRUE where transactions never see
+   * others' uncommitted work (PostgreSQL). */
+  gboolean (*check_reads) (CpsStorage *self, GError **error);
 
   /* accounts */
   gboolean (*account_insert) (CpsStorage *self, const CpsAccountRecord *account, GError **error);
@@ -385,6 +395,12 @@ static inline void
 cps_storage_idle (CpsStorage *self)
 {
   self->vtable->idle (self);
+}
+
+static inline gboolean
+cps_storage_check_reads (CpsStorage *self, GError **error)
+{
+  return self->vtable->check_reads (self, error);
 }
 
 static inline gboolean

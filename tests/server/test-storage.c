@@ -11,12 +11,15 @@
 #include "config.h"
 
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "cps-storage.h"
+#include "cps-storage-sqlite-private.h"
 
 typedef struct
 {
@@ -93,6 +96,8 @@ raw_int (const char *path, const char *sql)
   gint64 value;
 
   g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  /* other connections may be closing at the same moment */
+  sqlite3_busy_timeout (db, 10000);
   g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
   value = sqlite3_column_int64 (stmt, 0);
@@ -1567,6 +1572,308 @@ test_concurrent (Fixture *fixture, gconstpointer data)
     }
 }
 
+typedef enum
+{
+  MEMBER_COMMITS,
+  MEMBER_ROLLS_BACK, /* after reading the work of the writer before it */
+  MEMBER_LOSES_TRANSACTION, /* SQLite ends the transaction under it, as after an I/O error */
+} MemberEnd;
+
+/* Holds a member inside its transaction until the test opens it. */
+typedef struct
+{
+  GMutex mutex;
+  GCond cond;
+  gboolean holding;
+  gboolean open;
+} Gate;
+
+typedef struct
+{
+  const char *path;
+  Gate *gate;    /* nullable */
+  guint n;       /* the revision this writer inserts */
+  MemberEnd end;
+  guint reads;   /* and the revision it reads first (0: none) */
+  gboolean committed;
+  gboolean read_found;
+  gboolean reads_held; /* cps_storage_check_reads() after its rollback */
+  GError *error;
+  GError *reads_error;
+} MemberData;
+
+static gpointer
+member_thread (gpointer user_data)
+{
+  MemberData *data = user_data;
+  g_autoptr (CpsStorage) storage = cps_storage_open ("sqlite", data->path, &data->error);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (storage);
+  g_assert_true (cps_storage_begin (storage, &data->error));
+  if (data->reads > 0)
+    {
+      g_autofree char *id = make_revision_id (data->reads);
+      g_autoptr (CpsRevisionRecord) read = cps_storage_revision_get (storage, NULL, id, &error);
+
+      data->read_found = read != NULL;
+    }
+  add_revision (storage, data->n, PROJECT_1, DEVICE_A, NULL);
+  if (data->gate != NULL)
+    {
+      g_mutex_lock (&data->gate->mutex);
+      data->gate->holding = TRUE;
+      g_cond_broadcast (&data->gate->cond);
+      while (!data->gate->open)
+        g_cond_wait (&data->gate->cond, &data->gate->mutex);
+      g_mutex_unlock (&data->gate->mutex);
+    }
+  switch (data->end)
+    {
+    case MEMBER_COMMITS:
+      data->committed = cps_storage_commit (storage, &data->error);
+      break;
+    case MEMBER_ROLLS_BACK:
+      cps_storage_rollback (storage);
+      data->reads_held = cps_storage_check_reads (storage, &data->reads_error);
+      break;
+    case MEMBER_LOSES_TRANSACTION:
+      /* behind the storage's back, on the writer connection it holds */
+      g_assert_cmpint (sqlite3_exec (((CpsStorageSqlite *) storage)->db, "ROLLBACK", NULL, NULL,
+                                     NULL),
+                       ==, SQLITE_OK);
+      data->committed = cps_storage_commit (storage, &data->error);
+      break;
+    }
+  return NULL;
+}
+
+static void
+wait_for_joining (Fixture *fixture, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (_cps_storage_sqlite_count_joining (fixture->storage) < n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+}
+
+/* Starts a writer thread per member once the fixture's storage holds the turn, and returns
+ * when all of them wait for it. */
+static void
+start_members (Fixture *fixture, MemberData *members, GThread **threads, guint n_members)
+{
+  for (guint i = 0; i < n_members; i++)
+    {
+      members[i].path = fixture->path;
+      threads[i] = g_thread_new ("member", member_thread, &members[i]);
+    }
+  wait_for_joining (fixture, n_members);
+}
+
+static gboolean
+revision_stored (CpsStorage *storage, guint n)
+{
+  g_autofree char *id = make_revision_id (n);
+  g_autoptr (CpsRevisionRecord) stored = NULL;
+  g_autoptr (GError) error = NULL;
+
+  stored = cps_storage_revision_get (storage, PROJECT_1, id, &error);
+  if (stored == NULL)
+    g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_NOT_FOUND);
+  return stored != NULL;
+}
+
+#define N_MEMBERS 5
+
+/* Writers waiting for the turn when a commit comes share its transaction and its sync: the
+ * commit returns only once their work is stored too, and a writer that rolls back takes
+ * only its own work out. */
+static void
+test_group_commit (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MemberData members[N_MEMBERS] = { { 0 } };
+  GThread *threads[N_MEMBERS];
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_revision (fixture->storage, 1, PROJECT_1, DEVICE_A, NULL);
+  for (guint i = 0; i < N_MEMBERS; i++)
+    {
+      members[i].n = 100 + i;
+      members[i].end = i == 2 ? MEMBER_ROLLS_BACK : MEMBER_COMMITS;
+      members[i].reads = i == 2 ? 1 : 0;
+    }
+  start_members (fixture, members, threads, N_MEMBERS);
+
+  /* Every waiting writer joins before the transaction is committed, so what this commit
+   * returns after is already stored: a second connection sees it before the threads end. */
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==,
+                   1 + N_MEMBERS - 1);
+
+  for (guint i = 0; i < N_MEMBERS; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_no_error (members[i].error);
+      if (members[i].end == MEMBER_ROLLS_BACK)
+        {
+          /* it read the uncommitted work before it, which was then stored */
+          g_assert_true (members[i].read_found);
+          g_assert_true (members[i].reads_held);
+          g_assert_no_error (members[i].reads_error);
+          g_assert_false (revision_stored (fixture->storage, members[i].n));
+        }
+      else
+        {
+          g_assert_true (members[i].committed);
+          g_assert_true (revision_stored (fixture->storage, members[i].n));
+        }
+    }
+  g_assert_true (revision_stored (fixture->storage, 1));
+
+  /* The turn is free again: a writer alone commits at once. */
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_revision (fixture->storage, 2, PROJECT_1, DEVICE_A, NULL);
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 1 + N_MEMBERS);
+}
+
+/* A group whose commit fails stores nothing and tells every member, including one that
+ * rolled back after reading the others' work; the next writer starts afresh. */
+static void
+test_group_commit_fails (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *wal = g_strconcat (fixture->path, "-wal", NULL);
+  MemberData members[3] = {
+    { .n = 100, .end = MEMBER_COMMITS },
+    { .n = 101, .end = MEMBER_ROLLS_BACK, .reads = 1 },
+    { .n = 102, .end = MEMBER_COMMITS },
+  };
+  GThread *threads[G_N_ELEMENTS (members)];
+  struct rlimit saved, limit;
+  GStatBuf st;
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_revision (fixture->storage, 1, PROJECT_1, DEVICE_A, NULL);
+  start_members (fixture, members, threads, G_N_ELEMENTS (members));
+
+  /* The WAL may not grow: the group's commit cannot write its frames (a full disk). */
+  g_assert_cmpint (g_stat (wal, &st), ==, 0);
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  limit = saved;
+  limit.rlim_cur = (rlim_t) st.st_size;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+
+  g_assert_false (cps_storage_commit (fixture->storage, &error));
+  g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+  g_clear_error (&error);
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      if (members[i].end == MEMBER_ROLLS_BACK)
+        {
+          g_assert_true (members[i].read_found);
+          g_assert_false (members[i].reads_held);
+          g_assert_error (members[i].reads_error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+        }
+      else
+        {
+          g_assert_false (members[i].committed);
+          g_assert_error (members[i].error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+        }
+      g_clear_error (&members[i].error);
+      g_clear_error (&members[i].reads_error);
+      g_assert_false (revision_stored (fixture->storage, members[i].n));
+    }
+  g_assert_false (revision_stored (fixture->storage, 1));
+
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_revision (fixture->storage, 2, PROJECT_1, DEVICE_A, NULL);
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+  g_assert_true (revision_stored (fixture->storage, 2));
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 1);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM pragma_integrity_check "
+                                           "WHERE integrity_check != 'ok'"),
+                   ==, 0);
+}
+
+static gpointer
+commit_thread (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+  GError *error = NULL;
+
+  g_assert_false (cps_storage_commit (fixture->storage, &error));
+  return error;
+}
+
+/* When SQLite ends the shared transaction under a member (as after an I/O error), the work
+ * of every member so far is gone and each of them is told, even with another writer
+ * waiting; that writer starts a new transaction. */
+static void
+test_group_commit_lost (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  Gate gate = { 0 };
+  MemberData lost = { .path = fixture->path, .gate = &gate, .n = 100,
+                      .end = MEMBER_LOSES_TRANSACTION };
+  MemberData later = { .path = fixture->path, .n = 101, .end = MEMBER_COMMITS };
+  GThread *lost_thread, *later_thread, *committer;
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  add_revision (fixture->storage, 1, PROJECT_1, DEVICE_A, NULL);
+  g_mutex_init (&gate.mutex);
+  g_cond_init (&gate.cond);
+
+  /* the fixture's commit hands the turn to @lost, which then holds it at the gate */
+  lost_thread = g_thread_new ("lost", member_thread, &lost);
+  wait_for_joining (fixture, 1);
+  committer = g_thread_new ("committer", commit_thread, fixture);
+  g_mutex_lock (&gate.mutex);
+  while (!gate.holding)
+    g_cond_wait (&gate.cond, &gate.mutex);
+  g_mutex_unlock (&gate.mutex);
+
+  /* @later waits for the turn while @lost loses the transaction and commits */
+  later_thread = g_thread_new ("later", member_thread, &later);
+  wait_for_joining (fixture, 1);
+  g_mutex_lock (&gate.mutex);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.mutex);
+
+  error = g_thread_join (committer);
+  g_assert_error (error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+  g_thread_join (lost_thread);
+  g_thread_join (later_thread);
+  g_mutex_clear (&gate.mutex);
+  g_cond_clear (&gate.cond);
+
+  g_assert_false (lost.committed);
+  g_assert_error (lost.error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+  g_clear_error (&lost.error);
+  g_assert_true (later.committed);
+  g_assert_no_error (later.error);
+  g_assert_false (revision_stored (fixture->storage, 1));
+  g_assert_false (revision_stored (fixture->storage, 100));
+  g_assert_true (revision_stored (fixture->storage, 101));
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 1);
+}
+
 /* Inserts @count revisions of PROJECT_1 numbered from @first + 1, each carrying @filler. */
 static void
 insert_large_revisions (CpsStorage *storage, guint first, guint count, const char *filler)
@@ -1593,6 +1900,36 @@ insert_large_revisions (CpsStorage *storage, guint first, guint count, const cha
       g_assert_true (cps_storage_revision_insert (storage, &revision, &error));
       g_assert_no_error (error);
     }
+}
+
+/* A transaction larger than the writer connection's page cache takes in no other writer's
+ * work: it commits alone, and the waiting writers follow with a transaction of their own. */
+static void
+test_group_commit_large (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *filler = g_strnfill (6000, 'x');
+  MemberData members[2] = {
+    { .n = 100, .end = MEMBER_COMMITS },
+    { .n = 101, .end = MEMBER_COMMITS },
+  };
+  GThread *threads[G_N_ELEMENTS (members)];
+
+  add_world (fixture->storage);
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  insert_large_revisions (fixture->storage, 1000, 2500, filler);
+  start_members (fixture, members, threads, G_N_ELEMENTS (members));
+
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 2500);
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_no_error (members[i].error);
+      g_assert_true (members[i].committed);
+    }
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 2502);
 }
 
 /* A transaction larger than the page cache and many times the VFS's WAL buffer: a second
@@ -1760,6 +2097,10 @@ main (int argc, char *argv[])
   ADD ("backup", test_backup);
   ADD ("integrity", test_integrity);
   ADD ("concurrent", test_concurrent);
+  ADD ("group-commit", test_group_commit);
+  ADD ("group-commit-fails", test_group_commit_fails);
+  ADD ("group-commit-lost", test_group_commit_lost);
+  ADD ("group-commit-large", test_group_commit_large);
 
 #undef ADD
 
