@@ -58,10 +58,13 @@
 /* How long a restart waits for readers to leave old snapshots (writers of this process wait
  * for it); if some stay longer, it is tried again after a later commit. */
 #define WAL_RESTART_WAIT_MS 200
-/* The most writers whose work one commit makes durable (see finish_turn()): with the bound
- * on the transaction's size in group_may_grow(), it bounds how long a writer waits for the
- * others after its own work. */
+/* Bounds of a group commit (see finish_turn() and group_may_grow()): the writers whose work
+ * one commit makes durable, and the rows a group may have changed and still take in another
+ * writer. Single-revision pushes, a handful of rows each, share their commits; a batch of 100
+ * revisions commits alone, as before: its sync is a small part of its turn, and its worker
+ * had better go on to the next request than wait for the others. */
 #define MAX_GROUP_MEMBERS 8
+#define MAX_GROUP_CHANGES 100
 /* Bytes the WAL file is truncated to after a checkpoint. */
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
 
@@ -84,7 +87,8 @@ struct _WriterConnection
 struct _CommitGroup
 {
   gint ref_count;
-  guint n_members; /* storages whose work went into it */
+  guint n_members;        /* storages whose work went into it */
+  sqlite3_int64 changes;  /* sqlite3_total_changes64() of the connection at its BEGIN */
   gboolean done;   /* committed, or rolled back with @error */
   GError *error;
 };
@@ -936,18 +940,21 @@ end_group (CpsStorageSqlite *self, const GError *error, gboolean *checkpoint_due
   give_writer_turn (self, checkpoint_due); /* wakes the waiting members too */
 }
 
-/* Whether the open transaction may take in another writer's work. Its changed pages stay
- * in memory until the commit (cache_spill=OFF): past the writer connection's cache a group
- * would only add to the server's memory, and its first writers would wait longer. */
+/* Whether the open transaction may take in another writer's work: it has few members and
+ * has changed few rows. Its changed pages also stay in memory until the commit
+ * (cache_spill=OFF): the writer connection's page cache, full at its size once the server
+ * has run a while, grows past it only with them, and a group that has grown it by half
+ * (a few large rows) takes in nobody more. */
 static gboolean
 group_may_grow (CpsStorageSqlite *self, const CommitGroup *group)
 {
   int cache_used = 0, highwater = 0;
 
-  if (group->n_members >= MAX_GROUP_MEMBERS)
+  if (group->n_members >= MAX_GROUP_MEMBERS
+      || sqlite3_total_changes64 (self->db) - group->changes >= MAX_GROUP_CHANGES)
     return FALSE;
   sqlite3_db_status (self->db, SQLITE_DBSTATUS_CACHE_USED, &cache_used, &highwater, FALSE);
-  return cache_used < WRITER_CACHE_SIZE_KIB * 1024;
+  return cache_used < WRITER_CACHE_SIZE_KIB * 1024 / 2 * 3;
 }
 
 /* With the turn held and this storage's work settled in the open transaction (kept or
@@ -1053,6 +1060,7 @@ storage_begin (CpsStorage *storage, GError **error)
       return FALSE;
     }
   self->group = commit_group_new ();
+  self->group->changes = sqlite3_total_changes64 (self->db);
   g_mutex_lock (&writer_mutex);
   self->writer->group = self->group;
   g_atomic_int_inc (&self->group->ref_count);

@@ -1572,6 +1572,35 @@ test_concurrent (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* Inserts @count revisions of PROJECT_1 numbered from @first + 1, each carrying @filler. */
+static void
+insert_large_revisions (CpsStorage *storage, guint first, guint count, const char *filler)
+{
+  g_autoptr (GError) error = NULL;
+
+  for (guint n = first + 1; n <= first + count; n++)
+    {
+      g_autofree char *id = make_revision_id (n);
+      g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"filler\":\"%s\"}", id, filler);
+      CpsRevisionRecord revision = {
+        .id = id,
+        .project_id = (char *) PROJECT_1,
+        .device_id = (char *) DEVICE_A,
+        .created_at = (char *) "2026-03-01T10:00:00.000Z",
+        .checksum = (char *) "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+        .parents = (GStrv) (const char *[]){ NULL },
+        .clock_sum = n,
+        .clock_json = (char *) "{}",
+        .json = json,
+        .header_json = (char *) "{}",
+      };
+
+      g_assert_true (cps_storage_revision_insert (storage, &revision, &error));
+      g_assert_no_error (error);
+    }
+}
+
+
 typedef enum
 {
   MEMBER_COMMITS,
@@ -1695,10 +1724,16 @@ static void
 test_group_commit (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *filler = g_strnfill (6000, 'x');
   MemberData members[N_MEMBERS] = { { 0 } };
   GThread *threads[N_MEMBERS];
 
   add_world (fixture->storage);
+  /* the writer connection's page cache full, as on a server that has run a while */
+  g_assert_true (cps_storage_begin (fixture->storage, &error));
+  insert_large_revisions (fixture->storage, 1000, 2500, filler);
+  g_assert_true (cps_storage_commit (fixture->storage, &error));
+
   g_assert_true (cps_storage_begin (fixture->storage, &error));
   add_revision (fixture->storage, 1, PROJECT_1, DEVICE_A, NULL);
   for (guint i = 0; i < N_MEMBERS; i++)
@@ -1714,7 +1749,7 @@ test_group_commit (Fixture *fixture, gconstpointer data)
   g_assert_true (cps_storage_commit (fixture->storage, &error));
   g_assert_no_error (error);
   g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==,
-                   1 + N_MEMBERS - 1);
+                   2500 + 1 + N_MEMBERS - 1);
 
   for (guint i = 0; i < N_MEMBERS; i++)
     {
@@ -1741,7 +1776,8 @@ test_group_commit (Fixture *fixture, gconstpointer data)
   add_revision (fixture->storage, 2, PROJECT_1, DEVICE_A, NULL);
   g_assert_true (cps_storage_commit (fixture->storage, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 1 + N_MEMBERS);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==,
+                   2500 + 1 + N_MEMBERS);
 }
 
 /* A group whose commit fails stores nothing and tells every member, including one that
@@ -1874,62 +1910,89 @@ test_group_commit_lost (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 1);
 }
 
-/* Inserts @count revisions of PROJECT_1 numbered from @first + 1, each carrying @filler. */
-static void
-insert_large_revisions (CpsStorage *storage, guint first, guint count, const char *filler)
+typedef struct
 {
+  guint count;       /* revisions of the large transaction */
+  gsize filler_size; /* bytes of filler each */
+} LargeGroup;
+
+static const LargeGroup many_rows = { .count = 150, .filler_size = 100 };
+static const LargeGroup large_rows = { .count = 40, .filler_size = 500000 };
+
+/* Past MAX_GROUP_CHANGES rows, or grown past the writer connection's page cache by half, a
+ * transaction takes in no other writer's work: it commits alone, and the waiting writers
+ * follow with a transaction of their own. */
+typedef struct
+{
+  Fixture *fixture;
+  gint returned;
+} Committer;
+
+static gpointer
+committer_thread (gpointer user_data)
+{
+  Committer *committer = user_data;
   g_autoptr (GError) error = NULL;
 
-  for (guint n = first + 1; n <= first + count; n++)
-    {
-      g_autofree char *id = make_revision_id (n);
-      g_autofree char *json = g_strdup_printf ("{\"id\":\"%s\",\"filler\":\"%s\"}", id, filler);
-      CpsRevisionRecord revision = {
-        .id = id,
-        .project_id = (char *) PROJECT_1,
-        .device_id = (char *) DEVICE_A,
-        .created_at = (char *) "2026-03-01T10:00:00.000Z",
-        .checksum = (char *) "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-        .parents = (GStrv) (const char *[]){ NULL },
-        .clock_sum = n,
-        .clock_json = (char *) "{}",
-        .json = json,
-        .header_json = (char *) "{}",
-      };
-
-      g_assert_true (cps_storage_revision_insert (storage, &revision, &error));
-      g_assert_no_error (error);
-    }
+  g_assert_true (cps_storage_commit (committer->fixture->storage, &error));
+  g_assert_no_error (error);
+  g_atomic_int_set (&committer->returned, 1);
+  return NULL;
 }
 
-/* A transaction larger than the writer connection's page cache takes in no other writer's
- * work: it commits alone, and the waiting writers follow with a transaction of their own. */
 static void
 test_group_commit_large (Fixture *fixture, gconstpointer data)
 {
+  const LargeGroup *large = data;
   g_autoptr (GError) error = NULL;
-  g_autofree char *filler = g_strnfill (6000, 'x');
+  g_autofree char *filler = g_strnfill (large->filler_size, 'x');
+  Gate gate = { 0 };
   MemberData members[2] = {
-    { .n = 100, .end = MEMBER_COMMITS },
+    { .gate = &gate, .n = 100, .end = MEMBER_COMMITS },
     { .n = 101, .end = MEMBER_COMMITS },
   };
-  GThread *threads[G_N_ELEMENTS (members)];
+  GThread *threads[G_N_ELEMENTS (members)], *committer_handle;
+  Committer committer = { .fixture = fixture };
+  gint64 deadline;
 
+  g_mutex_init (&gate.mutex);
+  g_cond_init (&gate.cond);
   add_world (fixture->storage);
   g_assert_true (cps_storage_begin (fixture->storage, &error));
-  insert_large_revisions (fixture->storage, 1000, 2500, filler);
+  insert_large_revisions (fixture->storage, 1000, large->count, filler);
   start_members (fixture, members, threads, G_N_ELEMENTS (members));
 
-  g_assert_true (cps_storage_commit (fixture->storage, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 2500);
+  /* Once the gated writer holds the turn in a transaction of its own, the large commit has
+   * returned; had it taken the writers in, it would wait for the gated one. */
+  committer_handle = g_thread_new ("committer", committer_thread, &committer);
+  g_mutex_lock (&gate.mutex);
+  while (!gate.holding)
+    g_cond_wait (&gate.cond, &gate.mutex);
+  g_mutex_unlock (&gate.mutex);
+  deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  while (!g_atomic_int_get (&committer.returned))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"),
+                   >=, large->count);
+
+  g_mutex_lock (&gate.mutex);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.mutex);
+  g_thread_join (committer_handle);
   for (guint i = 0; i < G_N_ELEMENTS (members); i++)
     {
       g_thread_join (threads[i]);
       g_assert_no_error (members[i].error);
       g_assert_true (members[i].committed);
     }
-  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==, 2502);
+  g_mutex_clear (&gate.mutex);
+  g_cond_clear (&gate.cond);
+  g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==,
+                   large->count + 2);
 }
 
 /* A transaction larger than the page cache and many times the VFS's WAL buffer: a second
@@ -2100,7 +2163,10 @@ main (int argc, char *argv[])
   ADD ("group-commit", test_group_commit);
   ADD ("group-commit-fails", test_group_commit_fails);
   ADD ("group-commit-lost", test_group_commit_lost);
-  ADD ("group-commit-large", test_group_commit_large);
+  g_test_add ("/storage/group-commit-many-rows", Fixture, &many_rows, fixture_set_up,
+              test_group_commit_large, fixture_tear_down);
+  g_test_add ("/storage/group-commit-large-rows", Fixture, &large_rows, fixture_set_up,
+              test_group_commit_large, fixture_tear_down);
 
 #undef ADD
 
