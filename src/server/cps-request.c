@@ -99,7 +99,12 @@ cps_request_retract (CpsRequest *request, GError *error)
 {
   g_clear_pointer (&request->headers, g_ptr_array_unref);
   request->content_type = NULL;
-  cps_request_storage_error (request, error);
+  g_warning ("%s %s: answer withdrawn: %s", request->method, request->path,
+             error != NULL ? error->message : "unknown error");
+  cps_request_error (request, 500, "storage_error", NULL,
+                     "The server's storage failed while this request was answered, so the "
+                     "answer was withdrawn. Try again, and tell the administrator if it "
+                     "persists.");
 }
 
 /* ----- input ---------------------------------------------------------------------------- */

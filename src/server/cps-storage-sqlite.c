@@ -1022,6 +1022,13 @@ storage_begin (CpsStorage *storage, GError **error)
   g_autoptr (GError) local_error = NULL;
 
   end_snapshot (self);
+  /* What this request read may not be stored: nothing more is written on it until the
+   * server has asked (storage_check_reads()). */
+  if (self->lost_reads != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->lost_reads));
+      return FALSE;
+    }
   /* has_writer_turn too: SQLite may have ended a failed transaction itself, and the turn is
    * only given back by commit or rollback (waiting for our own turn would never end) */
   if (self->has_writer_turn || !sqlite3_get_autocommit (self->db))

@@ -228,8 +228,8 @@ struct _CpsStorageVTable
   /* Whether what the caller's rolled-back transactions read since the last call is stored.
    * FALSE (with @error) when one of them read uncommitted work of other writers whose commit
    * then failed: an answer built on those reads may be wrong. The server calls it after each
-   * handler and answers with a storage error instead. TRUE where transactions never see
-   * others' uncommitted work (PostgreSQL). */
+   * handler and answers with a storage error instead; until then begin() fails. TRUE where
+   * transactions never see others' uncommitted work (PostgreSQL). */
   gboolean (*check_reads) (CpsStorage *self, GError **error);
 
   /* accounts */

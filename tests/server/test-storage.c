@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "cps-storage.h"
+#include "cps-request.h"
 #include "cps-storage-sqlite-private.h"
 
 typedef struct
@@ -1626,7 +1627,8 @@ typedef struct
   guint reads;   /* and the revision it reads first (0: none) */
   gboolean committed;
   gboolean read_found;
-  gboolean reads_held; /* cps_storage_check_reads() after its rollback */
+  gboolean reads_held;  /* cps_storage_check_reads() after its rollback */
+  gboolean began_after; /* cps_storage_begin() after its rollback, before that */
   GError *error;
   GError *reads_error;
 } MemberData;
@@ -1664,6 +1666,10 @@ member_thread (gpointer user_data)
       break;
     case MEMBER_ROLLS_BACK:
       cps_storage_rollback (storage);
+      /* a request whose reads may be lost writes nothing more */
+      data->began_after = cps_storage_begin (storage, &error);
+      if (data->began_after)
+        cps_storage_rollback (storage);
       data->reads_held = cps_storage_check_reads (storage, &data->reads_error);
       break;
     case MEMBER_LOSES_TRANSACTION:
@@ -1759,6 +1765,7 @@ test_group_commit (Fixture *fixture, gconstpointer data)
         {
           /* it read the uncommitted work before it, which was then stored */
           g_assert_true (members[i].read_found);
+          g_assert_true (members[i].began_after);
           g_assert_true (members[i].reads_held);
           g_assert_no_error (members[i].reads_error);
           g_assert_false (revision_stored (fixture->storage, members[i].n));
@@ -1778,6 +1785,25 @@ test_group_commit (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (raw_int (fixture->path, "SELECT count(*) FROM revisions"), ==,
                    2500 + 1 + N_MEMBERS);
+}
+
+/* The server's answer when cps_storage_check_reads() fails: what the handler set, headers
+ * and all, gives way to a storage error. */
+static void
+assert_retracted (GError *error)
+{
+  CpsRequest request = { .method = "POST", .path = "/v1/devices/x/revoke" };
+
+  cps_request_add_header (&request, "Location", "/v1/devices/x");
+  cps_request_reply_empty (&request, 204);
+  g_test_expect_message ("cps-server", G_LOG_LEVEL_WARNING, "*answer withdrawn*");
+  cps_request_retract (&request, error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (request.status, ==, 500);
+  g_assert_cmpstr (request.error_code, ==, "storage_error");
+  g_assert_null (request.headers);
+  g_assert_nonnull (strstr (request.response->str, "\"storage_error\""));
+  g_string_free (request.response, TRUE);
 }
 
 /* A group whose commit fails stores nothing and tells every member, including one that
@@ -1821,8 +1847,10 @@ test_group_commit_fails (Fixture *fixture, gconstpointer data)
       if (members[i].end == MEMBER_ROLLS_BACK)
         {
           g_assert_true (members[i].read_found);
+          g_assert_false (members[i].began_after);
           g_assert_false (members[i].reads_held);
           g_assert_error (members[i].reads_error, CPS_STORAGE_ERROR, CPS_STORAGE_ERROR_FAILED);
+          assert_retracted (members[i].reads_error);
         }
       else
         {
