@@ -153,7 +153,8 @@ gboolean cps_request_audit (CpsRequest *request, const char *action, const char 
 
 /* Replies 500 storage_error (logs the GError without payload) and returns FALSE. */
 gboolean cps_request_storage_error (CpsRequest *request, GError *error);
-/* Replaces the handler's answer, headers included, with cps_request_storage_error(). */
+/* Replaces the handler's answer, headers included, with a 500 storage_error saying it was
+ * withdrawn (see cps_storage_check_reads()). */
 void cps_request_retract (CpsRequest *request, GError *error);
 
 /* ----- transactions and common replies ----------------------------------------------------- */

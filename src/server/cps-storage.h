@@ -19,7 +19,7 @@
  * backend may let the writers that come together share one commit (SQLite,
  * see docs/adr/0004-group-commit.md): commit() then returns only once that
  * commit has succeeded, rollback() may wait for it, and a transaction may
- * read the work of the writers before it before that work is committed.
+ * read the still uncommitted work of the writers before it.
  *
  * Times are RFC 3339 UTC strings with milliseconds (cps_now_rfc3339()) unless
  * a field says “unix seconds”. Lists take a cursor (the last key seen, NULL

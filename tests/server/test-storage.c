@@ -1648,6 +1648,7 @@ member_thread (gpointer user_data)
       g_autoptr (CpsRevisionRecord) read = cps_storage_revision_get (storage, NULL, id, &error);
 
       data->read_found = read != NULL;
+      g_clear_error (&error);
     }
   add_revision (storage, data->n, PROJECT_1, DEVICE_A, NULL);
   if (data->gate != NULL)
