@@ -29,6 +29,7 @@
 #include "cps-import.h"
 #include "cps-revision.h"
 #include "cps-store.h"
+#include "cps-test-util.h"
 
 #define TARGET_RATIO 3.0
 
@@ -64,26 +65,6 @@ fail (const char *what, const char *detail)
 {
   fprintf (stderr, "bench-import: %s: %s\n", what, detail);
   exit (1);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
 }
 
 static void
@@ -412,7 +393,7 @@ main (int argc, char **argv)
           g_array_append_val (ours, t_ours);
           g_array_append_val (raw, t_raw);
         }
-      remove_tree (store_path);
+      cps_test_remove_tree (store_path);
       {
         g_autofree char *wal = g_strconcat (store_path, "-wal", NULL);
         g_autofree char *shm = g_strconcat (store_path, "-shm", NULL);
@@ -425,7 +406,7 @@ main (int argc, char **argv)
         g_unlink (raw_shm);
       }
     }
-  remove_tree (work_dir);
+  cps_test_remove_tree (work_dir);
 
   best_ours = min_of (ours);
   best_raw = min_of (raw);

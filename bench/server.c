@@ -56,6 +56,7 @@
 #include "cps-revision.h"
 #include "cps-storage.h"
 #include "server-fixture.h"
+#include "cps-test-util.h"
 
 #define TARGET_PUSH_PER_S 17000.0
 #define TARGET_PULL_PER_S 25000.0
@@ -74,26 +75,6 @@ static CpsTestServer *the_server;
 static gboolean keep_data;
 static char *profile_phase; /* --perf PHASE:CLIENTS */
 static char *profile_output;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 /* Stops the server, shows the end of its log and exits: the benchmark could not run. */
 static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) fail (const char *format, ...)
@@ -124,7 +105,7 @@ static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) fail (const char *format, ...)
         fprintf (stderr, "--- end of %s ---\n%s\n", log_path,
                  log + (length > 4000 ? length - 4000 : 0));
       if (!keep_data)
-        remove_tree (the_server->data_dir);
+        cps_test_remove_tree (the_server->data_dir);
     }
   exit (1);
 }
@@ -2248,7 +2229,7 @@ main (int argc, char **argv)
                   floor_single.insert_seconds, floor_single.commit_seconds,
                   100 * floor_single.other_cpu / (floor_single.seconds * g_get_num_processors ()));
             }
-          remove_tree (floor_dir);
+          cps_test_remove_tree (floor_dir);
         }
       for (guint i = 0; i < all_chains->len; i++)
         g_clear_pointer (&((Chain *) g_ptr_array_index (all_chains, i))->texts, g_ptr_array_unref);

@@ -16,6 +16,7 @@
 #include "cps.h"
 #include "cps-store.h"
 #include "cli-run.h"
+#include "cps-test-util.h"
 
 #define BACKUP "cine_power_planner_backup_2025-03-01T14-05-09+01-00.json"
 #define BUNDLE "Night Exterior.json"
@@ -65,26 +66,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->home);
+  cps_test_remove_tree (f->home);
   g_free (f->home);
   g_free (f->store);
 }

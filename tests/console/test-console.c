@@ -27,6 +27,7 @@
 #include "cps-project-item.h"
 #include "cps-store.h"
 #include "cps-window.h"
+#include "cps-test-util.h"
 
 #define LOAD_TIMEOUT_S 60
 
@@ -611,27 +612,6 @@ write_temp_file (const char *dir, const char *name, const char *contents)
   return g_file_new_for_path (path);
 }
 
-/* Removes @path and everything in it. */
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) handle = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_remove (path);
-      return;
-    }
-  handle = g_dir_open (path, 0, NULL);
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
-
 static void
 remove_temp_dir (const char *dir)
 {
@@ -1082,7 +1062,7 @@ remove_store (void)
 {
   g_autofree char *dir = dup_store_dir ();
 
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
   g_assert_false (g_file_test (g_getenv ("CPS_STORE"), G_FILE_TEST_EXISTS));
 }
 
@@ -2000,7 +1980,7 @@ main (int argc, char *argv[])
     {
       g_test_add_func ("/console/no-display", test_no_display);
       status = g_test_run ();
-      remove_tree (home_dir);
+      cps_test_remove_tree (home_dir);
       return status;
     }
 
@@ -2038,7 +2018,7 @@ main (int argc, char *argv[])
 
   status = g_test_run ();
   g_clear_object (&application);
-  remove_tree (home_dir);
+  cps_test_remove_tree (home_dir);
   g_free (home_dir);
   return status;
 }

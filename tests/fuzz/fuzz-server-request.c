@@ -55,6 +55,7 @@
 #include "cps-router.h"
 #include "cps-server.h"
 #include "cps-storage.h"
+#include "cps-test-util.h"
 
 /* ----- cheap password hashing -------------------------------------------------------------- */
 
@@ -290,28 +291,10 @@ must (gboolean ok, GError *error, const char *what)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 remove_data_dir (void)
 {
   if (data_dir != NULL)
-    remove_tree (data_dir);
+    cps_test_remove_tree (data_dir);
 }
 
 /* On tmpfs when there is one: storage commits with synchronous=FULL, and an fsync per request

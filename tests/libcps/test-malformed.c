@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "cps.h"
+#include "cps-test-util.h"
 
 static char *tmpdir;
 
@@ -383,20 +384,6 @@ test_unreadable (void)
     assert_unreadable (path, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "secret.json");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -421,7 +408,7 @@ main (int argc, char **argv)
   g_test_add_func ("/malformed/unreadable", test_unreadable);
 
   ret = g_test_run ();
-  remove_tree (tmpdir);
+  cps_test_remove_tree (tmpdir);
   g_free (tmpdir);
   return ret;
 }

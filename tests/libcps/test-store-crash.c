@@ -27,6 +27,7 @@
 
 #include "cps.h"
 #include "cps-store.h"
+#include "cps-test-util.h"
 
 #define KILLS 50
 #define MIN_DELAY_MS 50
@@ -46,26 +47,6 @@ find_writer (void)
   g_assert_nonnull (self);
   dir = g_path_get_dirname (self);
   return g_build_filename (dir, "store-writer", NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
 }
 
 static void
@@ -278,7 +259,7 @@ test_kill_writer (void)
                   g_hash_table_size (committed), check->revisions_checked, snapshots->len);
 
   g_clear_object (&store);
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 int

@@ -20,6 +20,7 @@
 #include "cps.h"
 #include "cps-revision.h"
 #include "cps-store.h"
+#include "cps-test-util.h"
 
 #define PROJECT "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 #define PROJECT_2 "11111111-2222-4333-8444-555555555555"
@@ -35,26 +36,6 @@ typedef struct
   CpsDeviceKey *a;
   CpsDeviceKey *b;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 add_device (CpsStore *store, CpsDeviceKey *key)
@@ -92,7 +73,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
   g_clear_object (&fixture->store);
   g_clear_object (&fixture->a);
   g_clear_object (&fixture->b);
-  remove_tree (fixture->dir);
+  cps_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->path);
 }
@@ -268,7 +249,7 @@ test_open_reopen (void)
   g_assert_true (g_str_has_prefix (default_path, g_get_user_data_dir ()));
 
   g_clear_object (&store);
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 static void
@@ -301,7 +282,7 @@ test_newer_schema (void)
   g_assert_cmpstr (before, ==, after);
   g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
 
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 static void
@@ -322,7 +303,7 @@ test_foreign_database (void)
   g_assert_nonnull (strstr (error->message, "another program"));
   after = file_checksum (path);
   g_assert_cmpstr (before, ==, after);
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 static void
@@ -407,7 +388,7 @@ test_damaged_no_snapshot (void)
   g_assert_error (error, CPS_STORE_ERROR, CPS_STORE_ERROR_CORRUPT);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "no snapshots"));
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include "cps-jcs.h"
 #include "cps-revision.h"
 #include "server-fixture.h"
+#include "cps-test-util.h"
 
 static const char *
 server_binary (void)
@@ -135,29 +136,6 @@ cps_test_server_restart (CpsTestServer *server)
   spawn (server);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 void
 cps_test_server_free (CpsTestServer *server)
 {
@@ -166,7 +144,7 @@ cps_test_server_free (CpsTestServer *server)
   cps_test_server_stop (server, FALSE);
   g_clear_object (&server->session);
   if (server->own_data_dir)
-    remove_tree (server->data_dir);
+    cps_test_remove_tree (server->data_dir);
   g_free (server->data_dir);
   g_free (server->base_url);
   g_strfreev (server->extra_args);

@@ -28,6 +28,7 @@
 #include "cps-revision.h"
 #include "cps-server-key.h"
 #include "cps-storage.h"
+#include "cps-test-util.h"
 
 typedef struct
 {
@@ -36,24 +37,6 @@ typedef struct
   CpsStorage *storage;
   CpsServerKey *key;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
@@ -74,7 +57,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   g_clear_pointer (&fixture->storage, cps_storage_close);
   g_clear_pointer (&fixture->key, cps_server_key_free);
-  remove_tree (fixture->dir);
+  cps_test_remove_tree (fixture->dir);
   g_free (fixture->db_path);
   g_free (fixture->dir);
 }
@@ -398,7 +381,7 @@ test_chain_forged_checkpoint (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (other_problems->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (other_problems, 0), ==,
                    "Checkpoint 100: its signature does not verify with the server key.");
-  remove_tree (other_dir);
+  cps_test_remove_tree (other_dir);
 
   /* A checkpoint moved to another hash is caught twice over. */
   tamper (fixture, "DROP TRIGGER checkpoints_no_update;"
@@ -538,7 +521,7 @@ test_server_key (void)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_assert_cmpstr (text, ==, "not a key\n");
 
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 /* ----- metrics ------------------------------------------------------------------------------ */

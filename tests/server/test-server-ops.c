@@ -21,6 +21,7 @@
 #include "cps-jcs.h"
 #include "cps-revision.h"
 #include "server-fixture.h"
+#include "cps-test-util.h"
 
 #define ADMIN_PASSWORD "admin pass Qx7-lantern-orbit"
 #define BEA_PASSWORD "bea pass Vw3-harbor-quill"
@@ -46,29 +47,6 @@ typedef struct
 } Fixture;
 
 /* ----- helpers ------------------------------------------------------------------------------ */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
@@ -1580,7 +1558,7 @@ test_backup_and_restore (Fixture *fixture, gconstpointer data)
 
     g_assert_cmpuint (hashes->len, >, 10);
   }
-  remove_tree (work);
+  cps_test_remove_tree (work);
 }
 
 static void
@@ -1685,7 +1663,7 @@ test_check (Fixture *fixture, gconstpointer data)
 
       g_assert_false (g_file_test (created, G_FILE_TEST_EXISTS));
     }
-    remove_tree (empty);
+    cps_test_remove_tree (empty);
   }
 }
 
@@ -1767,7 +1745,7 @@ test_tls (void)
   if (openssl == NULL)
     {
       g_test_skip ("openssl is not installed");
-      remove_tree (work);
+      cps_test_remove_tree (work);
       return;
     }
   exit_status = run_tool (work, (const char *const[]) { "openssl", "req", "-x509", "-newkey",
@@ -1812,7 +1790,7 @@ test_tls (void)
   g_assert_cmpint (exit_status, ==, 0);
 
   g_clear_pointer (&server, cps_test_server_free);
-  remove_tree (work);
+  cps_test_remove_tree (work);
 }
 
 static void
@@ -1840,7 +1818,7 @@ test_insecure_http (void)
   g_assert_true (g_str_has_prefix (line, "listening on http://"));
   g_assert_cmpint (status, ==, 0);
 
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 /* ----- tests: a graceful stop under load ---------------------------------------------------- */
@@ -2090,7 +2068,7 @@ test_config_file (void)
     g_assert_cmpuint (login->status, ==, 200);
     g_assert_cmpint (cps_test_json_get_int (login, "expires_in"), ==, 120);
   }
-  remove_tree (dir);
+  cps_test_remove_tree (dir);
 }
 
 int
